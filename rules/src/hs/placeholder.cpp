@@ -1,0 +1,2 @@
+// Placeholder: replaced by the Hyperscan matcher implementation.
+namespace vigil::rules::hs {}
