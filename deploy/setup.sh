@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Vigil setup: installs every dependency from Debian bookworm, builds, then runs a job.
+#
+#   deploy/setup.sh demo    install, build, replay the sample capture through the sensor, show alerts
+#   deploy/setup.sh test    install, build, run the unit tests, conformance and benchmark smoke runs
+#   deploy/setup.sh build   install and build only
+#
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default Release), JOBS (default nproc),
+# VIGIL_SHARED (default ../shared next to the repo), VIGIL_SKIP_APT=1 to skip package installs.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+job="${1:-demo}"
+build_dir="${BUILD_DIR:-$root/build}"
+build_type="${BUILD_TYPE:-Release}"
+jobs="${JOBS:-$(nproc)}"
+shared="${VIGIL_SHARED:-$root/../shared}"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Debian packages, one list for every component. Keep it sorted; say why when a package is unusual.
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libpcap-dev libhyperscan-dev libpcre2-dev libhtp-dev zlib1g-dev
+  libzmq3-dev cppzmq-dev librocksdb-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libsodium-dev libssl-dev libcpp-httplib-dev
+  catch2
+  tcpdump        # used by tests to cross-check decoding
+  python3        # small helper scripts in tests
+)
+
+install_packages() {
+  if [[ "${VIGIL_SKIP_APT:-0}" == 1 ]]; then return; fi
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then log "all ${#packages[@]} packages present"; return; fi
+  local sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
+    sudo=sudo
+  fi
+  log "installing ${#missing[@]} packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  log "configuring ($build_type) in $build_dir"
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" -DVIGIL_SHARED_DIR="$shared" >/dev/null
+  log "building with $jobs jobs"
+  cmake --build "$build_dir" -j "$jobs"
+}
+
+run_demo() {
+  "$here/demo.sh" "$build_dir"
+}
+
+run_tests() {
+  log "unit and integration tests"
+  (cd "$build_dir" && ctest --output-on-failure -j "$jobs" -LE conformance)
+  if [[ -d "$shared/conformance" ]]; then
+    log "conformance (suricata-verify cases from $shared/conformance)"
+    (cd "$build_dir" && ctest --output-on-failure -L conformance)
+  else
+    log "no $shared/conformance: conformance runner skipped"
+  fi
+  if [[ -x "$here/bench-smoke.sh" ]]; then
+    log "benchmark smoke run"
+    "$here/bench-smoke.sh" "$build_dir"
+  fi
+}
+
+case "$job" in
+  demo) install_packages; build; run_demo ;;
+  test) install_packages; build; run_tests ;;
+  build) install_packages; build ;;
+  *) die "unknown job '$job' (demo, test or build)" ;;
+esac
