@@ -1,0 +1,67 @@
+// vigil-sensor configuration: one struct, one parse function, unknown keys rejected by name.
+//
+// Key names follow Suricata's suricata.yaml where the meaning is the same, so that
+// `--set stream.midstream=true` and friends work as Suricata users expect. See
+// deploy/config/vigil-sensor.yaml for a commented example of every key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "vigil/core/result.h"
+#include "vigil/rules/parser.h"
+
+namespace vigil::sensor {
+
+struct SensorConfig {
+  // Rules.
+  std::string default_rule_path;
+  std::vector<std::string> rule_files;  // relative to default_rule_path unless absolute
+  std::string classification_file;      // empty: built-in classification.config
+  rules::Vars vars = rules::Vars::suricata_defaults();
+
+  // Detection.
+  uint32_t packet_alert_max = 15;
+  std::vector<rules::Action> action_order = {rules::Action::Pass, rules::Action::Drop,
+                                             rules::Action::Reject, rules::Action::Alert};
+
+  // Threads: 0 = one per core.
+  unsigned workers = 0;
+
+  // Decoding.
+  bool checksum_validation = true;  // "-k none" turns it off
+  uint64_t defrag_memcap = 32ull << 20;
+  uint32_t defrag_timeout = 60;
+
+  // Flows and streams.
+  uint64_t flow_memcap = 128ull << 20;
+  bool stream_midstream = false;
+  uint64_t stream_memcap = 64ull << 20;
+  uint64_t reassembly_depth = 1ull << 20;
+  uint64_t reassembly_memcap = 256ull << 20;
+
+  // App layer.
+  bool http_enabled = true;
+  bool dns_enabled = true;
+  bool tls_enabled = true;
+  uint64_t http_request_body_limit = 100 * 1024;
+  uint64_t http_response_body_limit = 100 * 1024;
+  uint32_t http_decompress_layer_limit = 2;
+
+  // Output.
+  bool eve_enabled = true;
+  std::string eve_filename = "eve.json";
+  std::vector<std::string> eve_types = {"alert", "http", "dns", "tls", "flow", "stats"};
+  bool stats_decoder_events = false;
+
+  std::string log_level = "info";
+};
+
+// Parses `root` (a YAML mapping, possibly with --set overrides applied) into `out`.
+// `source` names the document in errors ("vigil-sensor.yaml", "--set").
+core::Status parse_sensor_config(const YAML::Node& root, const std::string& source, SensorConfig& out);
+
+}  // namespace vigil::sensor

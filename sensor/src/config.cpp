@@ -1,0 +1,89 @@
+#include "vigil/sensor/config.h"
+
+#include <algorithm>
+
+#include "vigil/core/config.h"
+
+namespace vigil::sensor {
+
+namespace {
+core::Result<rules::Action> parse_action(const std::string& s) {
+  if (s == "pass") return rules::Action::Pass;
+  if (s == "drop") return rules::Action::Drop;
+  if (s == "reject") return rules::Action::Reject;
+  if (s == "alert") return rules::Action::Alert;
+  return core::make_error("unknown action '" + s + "' (pass, drop, reject, alert)");
+}
+}  // namespace
+
+core::Status parse_sensor_config(const YAML::Node& root, const std::string& source, SensorConfig& out) {
+  core::ConfigReader r(root, source);
+
+  out.default_rule_path = r.get_string("default-rule-path", out.default_rule_path);
+  if (r.has("rule-files")) out.rule_files = r.get_string_list("rule-files");
+  out.classification_file = r.get_string("classification-file", out.classification_file);
+
+  for (const char* group : {"address-groups", "port-groups"}) {
+    std::string key = std::string("vars.") + group;
+    YAML::Node n = r.get_node(key);
+    if (!n.IsDefined() || n.IsNull()) continue;
+    if (!n.IsMap()) return core::make_error("expected a mapping of NAME: value", source + ": key '" + key + "'");
+    auto& dest = std::string(group) == "address-groups" ? out.vars.address_groups : out.vars.port_groups;
+    for (const auto& kv : n) {
+      if (!kv.second.IsScalar()) {
+        return core::make_error("expected a string", source + ": key '" + key + "." + kv.first.Scalar() + "'");
+      }
+      dest[kv.first.Scalar()] = kv.second.Scalar();
+    }
+  }
+
+  out.packet_alert_max = static_cast<uint32_t>(r.get_int("packet-alert-max", out.packet_alert_max, 1, 1000));
+  if (r.has("action-order")) {
+    std::vector<rules::Action> order;
+    for (const auto& a : r.get_string_list("action-order")) {
+      auto act = parse_action(a);
+      if (!act.ok()) return core::make_error(act.error().message, source + ": key 'action-order'");
+      order.push_back(*act);
+    }
+    out.action_order = order;
+  }
+
+  out.workers = static_cast<unsigned>(r.get_int("workers", out.workers, 0, 1024));
+  out.checksum_validation = r.get_bool("checksum-validation", out.checksum_validation);
+  out.defrag_memcap = r.get_size("defrag.memcap", out.defrag_memcap);
+  out.defrag_timeout = static_cast<uint32_t>(r.get_int("defrag.timeout", out.defrag_timeout, 1, 3600));
+
+  out.flow_memcap = r.get_size("flow.memcap", out.flow_memcap);
+  out.stream_midstream = r.get_bool("stream.midstream", out.stream_midstream);
+  out.stream_memcap = r.get_size("stream.memcap", out.stream_memcap);
+  out.reassembly_depth = r.get_size("stream.reassembly.depth", out.reassembly_depth);
+  out.reassembly_memcap = r.get_size("stream.reassembly.memcap", out.reassembly_memcap);
+
+  const std::string http = "app-layer.protocols.http.";
+  out.http_enabled = r.get_bool(http + "enabled", out.http_enabled);
+  out.http_request_body_limit = r.get_size(http + "libhtp.default-config.request-body-limit", out.http_request_body_limit);
+  out.http_response_body_limit = r.get_size(http + "libhtp.default-config.response-body-limit", out.http_response_body_limit);
+  out.http_decompress_layer_limit = static_cast<uint32_t>(r.get_int(
+      http + "libhtp.default-config.response-body-decompress-layer-limit", out.http_decompress_layer_limit, 0, 16));
+  out.dns_enabled = r.get_bool("app-layer.protocols.dns.enabled", out.dns_enabled);
+  out.tls_enabled = r.get_bool("app-layer.protocols.tls.enabled", out.tls_enabled);
+
+  out.eve_enabled = r.get_bool("outputs.eve.enabled", out.eve_enabled);
+  out.eve_filename = r.get_string("outputs.eve.filename", out.eve_filename);
+  if (r.has("outputs.eve.types")) {
+    out.eve_types = r.get_string_list("outputs.eve.types");
+    for (const auto& t : out.eve_types) {
+      static const char* known[] = {"alert", "http", "dns", "tls", "flow", "stats"};
+      if (std::find(std::begin(known), std::end(known), t) == std::end(known)) {
+        return core::make_error("unknown event type '" + t + "' (alert, http, dns, tls, flow, stats)",
+                                source + ": key 'outputs.eve.types'");
+      }
+    }
+  }
+  out.stats_decoder_events = r.get_bool("stats.decoder-events", out.stats_decoder_events);
+  out.log_level = r.get_string("logging.level", out.log_level);
+
+  return r.finish();
+}
+
+}  // namespace vigil::sensor
