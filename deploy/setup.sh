@@ -25,6 +25,8 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libpcap-dev libhyperscan-dev libpcre2-dev libhtp-dev zlib1g-dev
   libzmq3-dev cppzmq-dev librocksdb-dev
+  libflatbuffers-dev flatbuffers-compiler   # the sensor->correlator wire schema
+  libprotobuf-dev protobuf-compiler   # only for the codec benchmark that chose flatbuffers
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsodium-dev libssl-dev libcpp-httplib-dev
   catch2
