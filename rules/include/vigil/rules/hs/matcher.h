@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,6 +29,18 @@ struct BuildReport {
   double compile_seconds = 0;
   size_t database_bytes = 0;  // total size of the Hyperscan databases
   size_t patterns = 0;        // distinct fast patterns
+};
+
+// The fast pattern chosen for a rule (Suricata's RetrieveFPForSig): an explicit fast_pattern
+// content wins, otherwise the longest, then strongest, non-negated content of the
+// highest-priority buffer.
+struct FastPattern {
+  Buffer buffer = Buffer::Payload;
+  uint32_t buffer_match = 0;  // index into Rule::buffers
+  uint32_t item = 0;          // index into Rule::buffers[buffer_match].items
+  std::string bytes;          // the literal given to Hyperscan (after fast_pattern chop)
+  bool caseless = false;
+  bool explicit_choice = false;  // chosen by the rule's fast_pattern keyword
 };
 
 class CompiledRules;
@@ -61,6 +74,9 @@ class CompiledRules {
   // usable fast pattern (no content, or only negated contents): such rules must be evaluated
   // without a prefilter.
   [[nodiscard]] std::optional<Buffer> prefilter_buffer(uint32_t index) const;
+
+  // The fast pattern of rule `index`, or nullptr when it has none (see prefilter_buffer).
+  [[nodiscard]] const FastPattern* fast_pattern(uint32_t index) const;
 
   // Indexes of rules without a prefilter, in load order.
   [[nodiscard]] const std::vector<uint32_t>& unfiltered_rules() const;

@@ -1,2 +1,0 @@
-// Placeholder: replaced by the Hyperscan matcher implementation.
-namespace vigil::rules::hs {}
