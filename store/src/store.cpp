@@ -1,0 +1,558 @@
+#include "vigil/store/store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+#include "keys.h"
+#include "vigil/core/codec.h"
+#include "vigil/core/log.h"
+
+namespace vigil::store {
+
+using core::make_error;
+
+namespace {
+
+enum Cf : size_t { kDefault = 0, kEvents, kAlerts, kIncidents, kIdx, kAudit, kMeta, kCfCount };
+constexpr const char* kCfNames[kCfCount] = {"default", "events", "alerts", "incidents", "idx", "audit", "meta"};
+
+core::Error rocks_error(const rocksdb::Status& s, const std::string& what) {
+  return make_error(what + ": " + s.ToString(), "store");
+}
+
+// Drops index entries of alerts older than the retention cutoff (their alerts were range-deleted).
+class IndexRetentionFilter : public rocksdb::CompactionFilter {
+ public:
+  explicit IndexRetentionFilter(const std::atomic<int64_t>* cutoff) : cutoff_(cutoff) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*, bool*) const override {
+    if (key.size() < 17) return false;
+    auto id = core::RecordId::from_bytes(reinterpret_cast<const uint8_t*>(key.data() + key.size() - 16));
+    return id.time_usec < cutoff_->load(std::memory_order_relaxed);
+  }
+  const char* Name() const override { return "vigil.IndexRetentionFilter"; }
+
+ private:
+  const std::atomic<int64_t>* cutoff_;
+};
+
+std::string encode_stored_event(const StoredEvent& e) {
+  std::string out;
+  auto put_str = [&out](const std::string& s) {
+    uint16_t n = static_cast<uint16_t>(std::min<size_t>(s.size(), 65535));
+    out += static_cast<char>(n >> 8);
+    out += static_cast<char>(n & 0xff);
+    out.append(s.data(), n);
+  };
+  put_str(e.tenant);
+  out += static_cast<char>(std::min<size_t>(e.intel.size(), 255));
+  for (size_t i = 0; i < e.intel.size() && i < 255; ++i) put_str(e.intel[i]);
+  core::EventBatch one;
+  one.sensor_id = e.sensor;
+  one.seq = 1;
+  one.events.push_back(e.event);
+  (void)core::encode_batch_into(one, out);  // one event is far below the size limit
+  return out;
+}
+
+std::optional<StoredEvent> decode_stored_event(std::string_view v) {
+  size_t at = 0;
+  auto get_str = [&](std::string& s) {
+    if (at + 2 > v.size()) return false;
+    size_t n = (static_cast<size_t>(static_cast<uint8_t>(v[at])) << 8) | static_cast<uint8_t>(v[at + 1]);
+    at += 2;
+    if (at + n > v.size()) return false;
+    s.assign(v.data() + at, n);
+    at += n;
+    return true;
+  };
+  StoredEvent e;
+  if (!get_str(e.tenant) || at >= v.size()) return std::nullopt;
+  size_t n = static_cast<uint8_t>(v[at++]);
+  e.intel.resize(n);
+  for (auto& s : e.intel) {
+    if (!get_str(s)) return std::nullopt;
+  }
+  auto b = core::decode_batch(v.substr(at));
+  if (!b || b->events.size() != 1) return std::nullopt;
+  e.sensor = std::move(b->sensor_id);
+  e.event = std::move(b->events[0]);
+  return e;
+}
+
+}  // namespace
+
+// ---- CommitBatch ----
+
+struct CommitBatch::Rep {
+  enum Op : uint8_t { kPut, kDelete };
+  struct Entry {
+    Op op;
+    Cf cf;
+    std::string key;
+    std::string value;
+  };
+  std::vector<Entry> entries;
+  size_t bytes = 0;
+  uint64_t events = 0;
+  uint64_t alerts = 0;
+
+  void put(Cf cf, std::string key, std::string value) {
+    bytes += key.size() + value.size();
+    entries.push_back({kPut, cf, std::move(key), std::move(value)});
+  }
+  void del(Cf cf, std::string key) {
+    bytes += key.size();
+    entries.push_back({kDelete, cf, std::move(key), {}});
+  }
+};
+
+CommitBatch::CommitBatch() : rep_(std::make_unique<Rep>()) {}
+CommitBatch::~CommitBatch() = default;
+CommitBatch::CommitBatch(CommitBatch&&) noexcept = default;
+CommitBatch& CommitBatch::operator=(CommitBatch&&) noexcept = default;
+
+void CommitBatch::put_event(const StoredEvent& e) {
+  rep_->put(kEvents, keys::event_key(e.ref()), encode_stored_event(e));
+  ++rep_->events;
+}
+
+void CommitBatch::put_alert(const Alert& now, const Alert* before) {
+  auto now_keys = keys::index_keys(now);
+  if (before) {
+    for (auto& k : keys::index_keys(*before)) {
+      if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) rep_->del(kIdx, std::move(k));
+    }
+  }
+  for (auto& k : now_keys) rep_->put(kIdx, std::move(k), {});
+  rep_->put(kAlerts, keys::alert_key(now.id), core::to_json(now).dump());
+  ++rep_->alerts;
+}
+
+void CommitBatch::put_incident(const Incident& now, const IncidentChange& change, uint64_t change_seq) {
+  rep_->put(kIncidents, keys::incident_key(now.id), core::to_json(now).dump());
+  rep_->put(kIncidents, keys::incident_change_key(now.id, change_seq), core::to_json(change).dump());
+}
+
+void CommitBatch::set_high_water_mark(const std::string& sensor, uint64_t seq) {
+  std::string v;
+  keys::put_be64(v, seq);
+  rep_->put(kMeta, "hwm/" + sensor, std::move(v));
+}
+
+void CommitBatch::put_state(const std::string& key, const std::string& value) { rep_->put(kMeta, "state/" + key, value); }
+void CommitBatch::delete_state(const std::string& key) { rep_->del(kMeta, "state/" + key); }
+size_t CommitBatch::count() const { return rep_->entries.size(); }
+size_t CommitBatch::byte_size() const { return rep_->bytes; }
+void CommitBatch::clear() {
+  rep_->entries.clear();
+  rep_->bytes = 0;
+  rep_->events = 0;
+  rep_->alerts = 0;
+}
+
+// ---- Store ----
+
+struct Store::Impl {
+  StoreOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  std::atomic<int64_t> index_cutoff{INT64_MIN};
+  std::unique_ptr<IndexRetentionFilter> idx_filter;
+  std::atomic<uint64_t> commits{0}, commit_failures{0}, events_written{0}, alerts_written{0};
+  std::shared_ptr<spdlog::logger> log = core::logger("store");
+
+  ~Impl() {
+    if (db) {
+      for (auto* h : cfs) {
+        if (h) (void)db->DestroyColumnFamilyHandle(h);
+      }
+      (void)db->Close();
+    }
+  }
+
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
+
+  Result<std::optional<std::string>> get(Cf c, const std::string& key) const {
+    std::string v;
+    auto s = db->Get(rocksdb::ReadOptions(), cf(c), key, &v);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return rocks_error(s, "get");
+    return std::optional<std::string>(std::move(v));
+  }
+
+  // Looks up many keys of one family at once; missing ones come back empty.
+  Status multi_get(Cf c, const std::vector<std::string>& keys_in, std::vector<std::optional<std::string>>& out) const {
+    out.assign(keys_in.size(), std::nullopt);
+    if (keys_in.empty()) return {};
+    std::vector<rocksdb::Slice> slices(keys_in.begin(), keys_in.end());
+    std::vector<rocksdb::PinnableSlice> values(keys_in.size());
+    std::vector<rocksdb::Status> statuses(keys_in.size());
+    db->MultiGet(rocksdb::ReadOptions(), cf(c), slices.size(), slices.data(), values.data(), statuses.data());
+    for (size_t i = 0; i < keys_in.size(); ++i) {
+      if (statuses[i].ok()) {
+        out[i] = values[i].ToString();
+      } else if (!statuses[i].IsNotFound()) {
+        return rocks_error(statuses[i], "multi-get");
+      }
+    }
+    return {};
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->idx_filter = std::make_unique<IndexRetentionFilter>(&impl->index_cutoff);
+
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = !options.read_only;
+  dbo.create_missing_column_families = !options.read_only;
+  dbo.max_background_jobs = 2;
+  dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  dbo.keep_log_file_num = 4;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions base;
+  base.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  base.compression = rocksdb::kNoCompression;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (size_t i = 0; i < kCfCount; ++i) {
+    rocksdb::ColumnFamilyOptions o = base;
+    if (i == kIdx) o.compaction_filter = impl->idx_filter.get();
+    descs.emplace_back(kCfNames[i], o);
+  }
+
+  rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(dbo, options.path, descs, &handles, &raw);
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path, ec);
+    if (ec) return make_error("cannot create " + options.path + ": " + ec.message(), "store");
+    s = rocksdb::DB::Open(dbo, options.path, descs, &handles, &raw);
+  }
+  if (!s.ok()) return rocks_error(s, "open " + options.path);
+  impl->db.reset(raw);
+  impl->cfs = std::move(handles);
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Status Store::commit(CommitBatch& batch) {
+  auto& im = *impl_;
+  rocksdb::WriteBatch wb(batch.rep_->bytes + batch.rep_->entries.size() * 16 + 64);
+  for (const auto& e : batch.rep_->entries) {
+    rocksdb::Status s = e.op == CommitBatch::Rep::kPut ? wb.Put(im.cf(e.cf), e.key, e.value) : wb.Delete(im.cf(e.cf), e.key);
+    if (!s.ok()) return rocks_error(s, "write batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = im.options.sync;
+  wo.disableWAL = false;
+  auto s = im.db->Write(wo, &wb);
+  if (!s.ok()) {
+    ++im.commit_failures;
+    return rocks_error(s, "commit");
+  }
+  ++im.commits;
+  im.events_written += batch.rep_->events;
+  im.alerts_written += batch.rep_->alerts;
+  return {};
+}
+
+Result<uint64_t> Store::high_water_mark(const std::string& sensor) const {
+  auto v = impl_->get(kMeta, "hwm/" + sensor);
+  if (!v) return v.error();
+  if (!v->has_value() || (*v)->size() != 8) return uint64_t{0};
+  return keys::get_be64(**v, 0);
+}
+
+Status Store::scan_state(const std::function<void(const std::string&, const std::string&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kMeta)));
+  const std::string prefix = "state/";
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    fn(it->key().ToString().substr(prefix.size()), it->value().ToString());
+  }
+  if (!it->status().ok()) return rocks_error(it->status(), "scan state");
+  return {};
+}
+
+Result<std::optional<Alert>> Store::get_alert(const RecordId& id) const {
+  auto v = impl_->get(kAlerts, keys::alert_key(id));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<Alert>();
+  auto j = nlohmann::json::parse(**v, nullptr, false);
+  if (j.is_discarded()) return make_error("corrupt alert record " + id.to_string(), "store");
+  auto a = core::alert_from_json(j);
+  if (!a) return a.error();
+  return std::optional<Alert>(std::move(*a));
+}
+
+namespace {
+
+bool matches(const Alert& a, const AlertQuery& q) {
+  if (a.first_seen < q.from || !(a.first_seen < q.to)) return false;
+  if (q.tenant && a.tenant != *q.tenant) return false;
+  if (q.ip && a.flow.src_ip != *q.ip && a.flow.dst_ip != *q.ip) return false;
+  if (q.src_ip && a.flow.src_ip != *q.src_ip) return false;
+  if (q.dst_ip && a.flow.dst_ip != *q.dst_ip) return false;
+  if (q.sid && (a.sid != *q.sid || a.gid != q.gid)) return false;
+  if (q.status && a.status != *q.status) return false;
+  if (q.max_severity && a.severity > *q.max_severity) return false;
+  if (q.assignee && a.assignee != *q.assignee) return false;
+  return true;
+}
+
+// One ordered stream of alert ids from a key range: either the alerts family itself (prefix
+// empty) or an index prefix.
+struct IdCursor {
+  std::unique_ptr<rocksdb::Iterator> it;
+  std::string prefix;
+  std::string end;  // exclusive upper bound (full key)
+  bool valid() const { return it->Valid() && it->key().compare(end) < 0; }
+  RecordId id() const {
+    auto k = it->key();
+    return RecordId::from_bytes(reinterpret_cast<const uint8_t*>(k.data() + k.size() - 16));
+  }
+};
+
+}  // namespace
+
+Result<std::vector<Alert>> Store::query_alerts(const AlertQuery& q, QueryStats* stats) const {
+  auto& im = *impl_;
+  // Pick the most selective index that applies; the other filters are checked on the alert.
+  std::vector<std::string> prefixes;
+  Cf family = kIdx;
+  std::string index_name;
+  if (q.src_ip || q.dst_ip) {
+    prefixes.push_back(q.src_ip ? keys::index_prefix_ip(keys::kSrcIp, *q.src_ip) : keys::index_prefix_ip(keys::kDstIp, *q.dst_ip));
+    index_name = q.src_ip ? "src_ip" : "dst_ip";
+  } else if (q.ip) {
+    prefixes.push_back(keys::index_prefix_ip(keys::kSrcIp, *q.ip));
+    prefixes.push_back(keys::index_prefix_ip(keys::kDstIp, *q.ip));
+    index_name = "ip";
+  } else if (q.sid) {
+    prefixes.push_back(keys::index_prefix_sig(q.gid, *q.sid));
+    index_name = "signature";
+  } else if (q.assignee) {
+    prefixes.push_back(keys::index_prefix_str(keys::kAssignee, *q.assignee));
+    index_name = "assignee";
+  } else if (q.tenant) {
+    prefixes.push_back(keys::index_prefix_str(keys::kTenant, *q.tenant));
+    index_name = "tenant";
+  } else if (q.status) {
+    prefixes.push_back(keys::index_prefix_byte(keys::kStatus, static_cast<uint8_t>(*q.status)));
+    index_name = "status";
+  } else if (q.max_severity) {
+    for (int s = 0; s <= std::min<int>(*q.max_severity, 255); ++s) {
+      prefixes.push_back(keys::index_prefix_byte(keys::kSeverity, static_cast<uint8_t>(s)));
+    }
+    index_name = "severity";
+  } else {
+    prefixes.push_back("");
+    family = kAlerts;
+    index_name = "time";
+  }
+
+  std::vector<IdCursor> cursors;
+  for (const auto& p : prefixes) {
+    IdCursor c;
+    rocksdb::ReadOptions ro;
+    c.it.reset(im.db->NewIterator(ro, im.cf(family)));
+    c.prefix = p;
+    c.end = p + keys::time_bound(q.to.usec);
+    c.it->Seek(p + keys::time_bound(q.from.usec));
+    cursors.push_back(std::move(c));
+  }
+
+  std::vector<Alert> out;
+  uint64_t scanned = 0, read = 0;
+  std::optional<RecordId> last;
+  std::vector<std::string> pending;
+  auto flush = [&]() -> Status {
+    std::vector<std::optional<std::string>> values;
+    if (auto st = im.multi_get(kAlerts, pending, values); !st) return st;
+    for (auto& v : values) {
+      if (!v || out.size() >= q.limit) continue;  // dangling index entry (retention) or enough
+      ++read;
+      auto j = nlohmann::json::parse(*v, nullptr, false);
+      if (j.is_discarded()) continue;
+      auto a = core::alert_from_json(j);
+      if (a && matches(*a, q)) out.push_back(std::move(*a));
+    }
+    pending.clear();
+    return {};
+  };
+  while (out.size() < q.limit) {
+    // Merge the cursors in id (= time) order.
+    IdCursor* best = nullptr;
+    for (auto& c : cursors) {
+      if (c.valid() && (!best || c.id() < best->id())) best = &c;
+    }
+    if (!best) break;
+    RecordId id = best->id();
+    best->it->Next();
+    ++scanned;
+    if (last && *last == id) continue;
+    last = id;
+    pending.push_back(keys::alert_key(id));
+    if (pending.size() >= 128) {
+      if (auto st = flush(); !st) return st.error();
+    }
+  }
+  if (auto st = flush(); !st) return st.error();
+  for (auto& c : cursors) {
+    if (!c.it->status().ok()) return rocks_error(c.it->status(), "query");
+  }
+  if (stats) {
+    stats->index_entries = scanned;
+    stats->alerts_read = read;
+    stats->index = index_name;
+  }
+  return out;
+}
+
+Result<std::vector<StoredEvent>> Store::get_events(const std::vector<core::EventRef>& refs) const {
+  std::vector<std::string> ks;
+  ks.reserve(refs.size());
+  for (const auto& r : refs) ks.push_back(keys::event_key(r));
+  std::vector<std::optional<std::string>> values;
+  if (auto st = impl_->multi_get(kEvents, ks, values); !st) return st.error();
+  std::vector<StoredEvent> out;
+  for (auto& v : values) {
+    if (!v) continue;
+    if (auto e = decode_stored_event(*v)) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+Result<std::vector<StoredEvent>> Store::scan_events(core::EventKind kind, Timestamp from, Timestamp to,
+                                                    size_t limit) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kEvents)));
+  std::string end = keys::event_time_bound(kind, to.usec);
+  std::vector<StoredEvent> out;
+  for (it->Seek(keys::event_time_bound(kind, from.usec)); it->Valid() && it->key().compare(end) < 0 && out.size() < limit;
+       it->Next()) {
+    if (auto e = decode_stored_event(std::string_view(it->value().data(), it->value().size()))) out.push_back(std::move(*e));
+  }
+  if (!it->status().ok()) return rocks_error(it->status(), "scan events");
+  return out;
+}
+
+Result<std::optional<Incident>> Store::get_incident(const RecordId& id) const {
+  auto v = impl_->get(kIncidents, keys::incident_key(id));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<Incident>();
+  auto j = nlohmann::json::parse(**v, nullptr, false);
+  if (j.is_discarded()) return make_error("corrupt incident record " + id.to_string(), "store");
+  auto i = core::incident_from_json(j);
+  if (!i) return i.error();
+  return std::optional<Incident>(std::move(*i));
+}
+
+Result<std::vector<IncidentChange>> Store::incident_history(const RecordId& id) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kIncidents)));
+  std::string prefix = keys::alert_key(id) + '\1';
+  std::vector<IncidentChange> out;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
+    if (j.is_discarded()) return make_error("corrupt incident history of " + id.to_string(), "store");
+    auto c = core::incident_change_from_json(j);
+    if (!c) return c.error();
+    out.push_back(std::move(*c));
+  }
+  if (!it->status().ok()) return rocks_error(it->status(), "incident history");
+  return out;
+}
+
+Result<std::vector<Incident>> Store::list_incidents(Timestamp from, Timestamp to, size_t limit) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kIncidents)));
+  std::string end = keys::time_bound(to.usec);
+  std::vector<Incident> out;
+  for (it->Seek(keys::time_bound(from.usec)); it->Valid() && it->key().compare(end) < 0 && out.size() < limit; it->Next()) {
+    if (it->key().size() != 17 || it->key()[16] != '\0') continue;
+    auto j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
+    if (j.is_discarded()) continue;
+    if (auto i = core::incident_from_json(j)) out.push_back(std::move(*i));
+  }
+  if (!it->status().ok()) return rocks_error(it->status(), "list incidents");
+  return out;
+}
+
+Result<uint64_t> Store::next_incident_change_seq(const RecordId& id) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kIncidents)));
+  std::string prefix = keys::alert_key(id) + '\1';
+  it->SeekForPrev(keys::incident_change_key(id, UINT64_MAX));
+  if (!it->status().ok()) return rocks_error(it->status(), "incident seq");
+  if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 8) {
+    return keys::get_be64(std::string_view(it->key().data(), it->key().size()), prefix.size()) + 1;
+  }
+  return uint64_t{1};
+}
+
+Status Store::update_alert(const RecordId& id, const std::function<void(Alert&)>& change) {
+  auto cur = get_alert(id);
+  if (!cur) return cur.error();
+  if (!cur->has_value()) return make_error("no alert " + id.to_string(), "store");
+  Alert before = **cur;
+  Alert now = before;
+  change(now);
+  now.id = before.id;  // the key never changes
+  now.updated = Timestamp::now();
+  CommitBatch b;
+  b.put_alert(now, &before);
+  return commit(b);
+}
+
+Status Store::apply_retention(const RetentionPolicy& p, Timestamp now) {
+  auto& im = *impl_;
+  rocksdb::WriteOptions wo;
+  wo.sync = im.options.sync;
+  for (int k = 1; k < core::kEventKindCount; ++k) {
+    if (p.event_max_age_usec[k] <= 0) continue;
+    auto kind = static_cast<core::EventKind>(k);
+    auto s = im.db->DeleteRange(wo, im.cf(kEvents), keys::event_time_bound(kind, INT64_MIN),
+                                keys::event_time_bound(kind, now.usec - p.event_max_age_usec[k]));
+    if (!s.ok()) return rocks_error(s, "retention of events");
+  }
+  if (p.alert_max_age_usec > 0) {
+    int64_t cutoff = now.usec - p.alert_max_age_usec;
+    auto s = im.db->DeleteRange(wo, im.cf(kAlerts), keys::time_bound(INT64_MIN), keys::time_bound(cutoff));
+    if (!s.ok()) return rocks_error(s, "retention of alerts");
+    im.index_cutoff.store(cutoff, std::memory_order_relaxed);
+  }
+  return {};
+}
+
+Status Store::checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  auto s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!s.ok()) return rocks_error(s, "checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  s = cp->CreateCheckpoint(dir);
+  if (!s.ok()) return rocks_error(s, "checkpoint to " + dir);
+  return {};
+}
+
+StoreCounters Store::counters() const {
+  return {impl_->commits.load(), impl_->commit_failures.load(), impl_->events_written.load(),
+          impl_->alerts_written.load()};
+}
+
+const std::string& Store::path() const { return impl_->options.path; }
+
+}  // namespace vigil::store

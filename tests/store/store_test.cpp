@@ -1,0 +1,228 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+
+#include "vigil/store/store.h"
+
+using namespace vigil;
+using namespace vigil::store;
+using core::AlertStatus;
+using core::EventKind;
+using core::IpAddress;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path() / ("vigil-store-test-" + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+StoredEvent make_event(uint64_t id, int64_t t, EventKind kind = EventKind::kAlert) {
+  StoredEvent e;
+  e.sensor = "s1";
+  e.tenant = "moh";
+  e.event.id = id;
+  e.event.time.usec = t;
+  e.event.kind = kind;
+  e.event.flow.src_ip = IpAddress::v4(0x0a000001);
+  e.event.flow.dst_ip = IpAddress::v4(0xc0a80001);
+  e.event.alert.sid = 2000;
+  e.event.alert.msg = "test";
+  return e;
+}
+
+Alert make_alert(int64_t t, uint64_t h, const std::string& tenant, uint32_t src, uint32_t sid, uint8_t sev) {
+  Alert a;
+  a.id = {t, h};
+  a.tenant = tenant;
+  a.sensor = "s1";
+  a.rule = "aggregate";
+  a.severity = sev;
+  a.gid = 1;
+  a.sid = sid;
+  a.signature = "sig " + std::to_string(sid);
+  a.flow.src_ip = IpAddress::v4(src);
+  a.flow.dst_ip = IpAddress::v4(0xc0a80001);
+  a.first_seen.usec = t;
+  a.last_seen.usec = t;
+  a.count = 1;
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("commit, reopen, high-water marks and state survive", "[store]") {
+  TempDir dir;
+  {
+    auto s = Store::open({dir.path.string()});
+    REQUIRE(s.ok());
+    CommitBatch b;
+    b.put_event(make_event(1, 1000));
+    b.set_high_water_mark("s1", 7);
+    b.put_state("agg/x", "hello");
+    b.put_state("agg/y", "gone");
+    b.delete_state("agg/y");
+    REQUIRE((*s)->commit(b).ok());
+    CHECK(*(*s)->high_water_mark("s1") == 7);
+    CHECK(*(*s)->high_water_mark("s2") == 0);
+  }
+  auto s = Store::open({dir.path.string()});
+  REQUIRE(s.ok());
+  CHECK(*(*s)->high_water_mark("s1") == 7);
+  std::vector<std::pair<std::string, std::string>> state;
+  REQUIRE((*s)->scan_state([&](const std::string& k, const std::string& v) { state.emplace_back(k, v); }).ok());
+  REQUIRE(state.size() == 1);
+  CHECK(state[0] == std::make_pair(std::string("agg/x"), std::string("hello")));
+  auto evs = (*s)->get_events({make_event(1, 1000).ref(), make_event(2, 1000).ref()});
+  REQUIRE(evs.ok());
+  REQUIRE(evs->size() == 1);
+  CHECK((*evs)[0] == make_event(1, 1000));
+}
+
+TEST_CASE("alert queries use indexes and filters", "[store]") {
+  TempDir dir;
+  auto s = Store::open({dir.path.string()});
+  REQUIRE(s.ok());
+  auto& st = **s;
+  CommitBatch b;
+  for (int i = 0; i < 200; ++i) {
+    b.put_alert(make_alert(1000 + i, static_cast<uint64_t>(i), i % 2 ? "moh" : "mof", 0x0a000000u + static_cast<uint32_t>(i % 10),
+                           static_cast<uint32_t>(100 + i % 5), static_cast<uint8_t>(1 + i % 3)),
+                nullptr);
+  }
+  REQUIRE(st.commit(b).ok());
+
+  AlertQuery q;
+  q.from.usec = 1050;
+  q.to.usec = 1150;
+  q.tenant = "moh";
+  q.ip = IpAddress::v4(0x0a000003);
+  QueryStats stats;
+  auto r = st.query_alerts(q, &stats);
+  REQUIRE(r.ok());
+  CHECK(stats.index == "ip");
+  for (const auto& a : *r) {
+    CHECK(a.tenant == "moh");
+    CHECK(a.flow.src_ip == IpAddress::v4(0x0a000003));
+    CHECK(a.first_seen.usec >= 1050);
+    CHECK(a.first_seen.usec < 1150);
+  }
+  CHECK(r->size() == 10);  // i in [50,150) with i%10==3 (all odd -> moh)
+  CHECK(stats.index_entries <= 10);  // never more than the matching index range
+
+  AlertQuery bysig;
+  bysig.sid = 102;
+  bysig.max_severity = 1;
+  auto r2 = st.query_alerts(bysig, &stats);
+  REQUIRE(r2.ok());
+  CHECK(stats.index == "signature");
+  for (const auto& a : *r2) CHECK((a.sid == 102 && a.severity == 1));
+  CHECK(r2->size() == 13);  // i%5==2 and i%3==0: i%15==12, 13 of them in [0,200)
+
+  AlertQuery lim;
+  lim.limit = 5;
+  auto r3 = st.query_alerts(lim, &stats);
+  REQUIRE(r3.ok());
+  CHECK(r3->size() == 5);
+  CHECK((*r3)[0].first_seen.usec == 1000);
+  CHECK(stats.index == "time");
+}
+
+TEST_CASE("status and assignee changes move index entries", "[store]") {
+  TempDir dir;
+  auto s = Store::open({dir.path.string()});
+  REQUIRE(s.ok());
+  auto& st = **s;
+  CommitBatch b;
+  auto a = make_alert(5000, 1, "moh", 0x0a000001, 7, 2);
+  b.put_alert(a, nullptr);
+  REQUIRE(st.commit(b).ok());
+  REQUIRE(st.update_alert(a.id, [](Alert& x) {
+                x.status = AlertStatus::kClosed;
+                x.verdict = "false-positive";
+                x.assignee = "lan";
+                x.notes.push_back({{1}, "lan", "scanner of the IT team"});
+              }).ok());
+  AlertQuery q;
+  q.status = AlertStatus::kNew;
+  CHECK(st.query_alerts(q)->empty());
+  q.status = AlertStatus::kClosed;
+  auto r = st.query_alerts(q);
+  REQUIRE(r->size() == 1);
+  CHECK((*r)[0].verdict == "false-positive");
+  CHECK((*r)[0].notes.size() == 1);
+  AlertQuery qa;
+  qa.assignee = "lan";
+  CHECK(st.query_alerts(qa)->size() == 1);
+  CHECK_FALSE(st.update_alert({1, 1}, [](Alert&) {}).ok());
+}
+
+TEST_CASE("incident history in order", "[store]") {
+  TempDir dir;
+  auto s = Store::open({dir.path.string()});
+  REQUIRE(s.ok());
+  auto& st = **s;
+  Incident inc;
+  inc.id = {9000, 5};
+  inc.tenant = "moh";
+  inc.title = "scan then exploit";
+  for (int i = 0; i < 3; ++i) {
+    auto seq = st.next_incident_change_seq(inc.id);
+    REQUIRE(seq.ok());
+    CHECK(*seq == static_cast<uint64_t>(i + 1));
+    CommitBatch b;
+    b.put_incident(inc, {{9000 + i}, "correlator", i == 0 ? "created" : "alert-added", std::to_string(i)}, *seq);
+    REQUIRE(st.commit(b).ok());
+  }
+  auto h = st.incident_history(inc.id);
+  REQUIRE(h.ok());
+  REQUIRE(h->size() == 3);
+  CHECK((*h)[0].action == "created");
+  CHECK((*h)[2].detail == "2");
+  auto got = st.get_incident(inc.id);
+  REQUIRE((got.ok() && got->has_value()));
+  CHECK((*got)->title == "scan then exploit");
+  CHECK(st.list_incidents({0}, {INT64_MAX}, 10)->size() == 1);
+}
+
+TEST_CASE("retention deletes old records by range; checkpoint opens", "[store]") {
+  TempDir dir;
+  auto s = Store::open({(dir.path / "db").string()});
+  REQUIRE(s.ok());
+  auto& st = **s;
+  CommitBatch b;
+  for (int i = 0; i < 100; ++i) {
+    b.put_event(make_event(static_cast<uint64_t>(i), i * 1000, EventKind::kAlert));
+    b.put_event(make_event(static_cast<uint64_t>(i), i * 1000, EventKind::kDns));
+    b.put_alert(make_alert(i * 1000, 1, "moh", 0x0a000001, 1, 1), nullptr);
+  }
+  REQUIRE(st.commit(b).ok());
+  RetentionPolicy p;
+  p.alert_max_age_usec = 50000;
+  p.event_max_age_usec[static_cast<int>(EventKind::kAlert)] = 50000;
+  p.event_max_age_usec[static_cast<int>(EventKind::kDns)] = 10000;
+  REQUIRE(st.apply_retention(p, {100000}).ok());
+  CHECK(st.scan_events(EventKind::kAlert, {INT64_MIN}, {INT64_MAX}, 1000)->size() == 50);
+  CHECK(st.scan_events(EventKind::kDns, {INT64_MIN}, {INT64_MAX}, 1000)->size() == 10);
+  AlertQuery q;
+  q.tenant = "moh";
+  CHECK(st.query_alerts(q)->size() == 50);
+
+  REQUIRE(st.checkpoint((dir.path / "backup").string()).ok());
+  CHECK_FALSE(st.checkpoint((dir.path / "backup").string()).ok());  // exists
+  StoreOptions ro;
+  ro.path = (dir.path / "backup").string();
+  ro.read_only = true;
+  auto copy = Store::open(ro);
+  REQUIRE(copy.ok());
+  CHECK((*copy)->query_alerts(AlertQuery{})->size() == 50);
+}
