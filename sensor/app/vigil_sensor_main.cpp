@@ -21,7 +21,7 @@ void on_signal(int) {
 int main(int argc, char** argv) {
   using namespace vigil;
   CLI::App app{"vigil-sensor: network sensor matching Suricata-syntax rules (EVE JSON out)"};
-  std::string read_file, iface, config_file, log_dir = ".", checksum = "all", runmode, log_level;
+  std::string read_file, iface, config_file, log_dir = ".", checksum, runmode, log_level;
   std::vector<std::string> exclusive_rules, extra_rules, sets, bpf_words;
   int workers = -1;
   app.add_option("-r", read_file, "Read packets from a pcap or pcapng file");
@@ -30,7 +30,9 @@ int main(int argc, char** argv) {
   app.add_option("-S", exclusive_rules, "Rule file to load exclusively (repeatable; ignores the config's rule-files)");
   app.add_option("-s", extra_rules, "Rule file to load in addition to the config's rule-files (repeatable)");
   app.add_option("-l", log_dir, "Output directory for eve.json");
-  app.add_option("-k", checksum, "Checksum validation: 'all' (default) or 'none'")
+  app.add_option("-k", checksum,
+                 "Checksum validation: 'all' or 'none'; default: on, and for -r files turned off when "
+                 "over 10% of the first 1000 packets have bad checksums")
       ->check(CLI::IsMember({"all", "none"}));
   app.add_option("--set", sets, "Override a config key: --set stream.midstream=true (repeatable)");
   app.add_option("--workers", workers, "Worker threads (default: one per core)")->check(CLI::Range(1, 1024));
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (checksum == "none") opts.config.checksum_validation = false;
+  if (checksum == "all") opts.config.checksum_auto = false;
   if (runmode == "single") opts.config.workers = 1;
   if (workers > 0) opts.config.workers = static_cast<unsigned>(workers);
 

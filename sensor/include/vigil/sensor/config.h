@@ -33,6 +33,9 @@ struct SensorConfig {
 
   // Decoding.
   bool checksum_validation = true;  // "-k none" turns it off
+  // For capture files: turn validation off when the first 1000 packets have over 10% bad
+  // checksums (offloading), as Suricata's pcap-file "auto" mode does. "-k all" disables this.
+  bool checksum_auto = true;
   uint64_t defrag_memcap = 32ull << 20;
   uint32_t defrag_timeout = 60;
 

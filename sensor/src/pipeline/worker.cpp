@@ -1,0 +1,293 @@
+#include "worker.h"
+
+#include "vigil/core/log.h"
+#include "vigil/sensor/stream.h"
+
+namespace vigil::sensor {
+
+namespace {
+
+// Per-flow state the worker hangs on Flow::detect.
+struct FlowDetectExt final : FlowExtension {
+  DetectFlowState state;
+  bool alerted = false;
+};
+
+const char* app_proto_name(rules::AppProto a) {
+  switch (a) {
+    case rules::AppProto::Http: return "http";
+    case rules::AppProto::Dns: return "dns";
+    case rules::AppProto::Tls: return "tls";
+    case rules::AppProto::Failed: return "failed";
+    case rules::AppProto::Unknown: break;
+  }
+  return nullptr;
+}
+
+const char* state_name(FlowState s) {
+  switch (s) {
+    case FlowState::kNew: return "new";
+    case FlowState::kEstablished: return "established";
+    case FlowState::kClosed: return "closed";
+  }
+  return "new";
+}
+
+}  // namespace
+
+struct Worker::Impl {
+  std::vector<Alert> alerts;
+  int64_t last_expire_us = 0;
+  std::unique_ptr<StreamTracker> streams;
+};
+
+namespace {
+// The next raw-stream block of direction `d` to inspect: from the detection progress up to
+// `end` (ACKed data, or everything at end of flow), skipping gaps. Returns the block's offset.
+uint64_t raw_block(const TcpSession& s, Direction d, uint64_t progress, uint64_t end,
+                   std::span<const uint8_t>& out) {
+  const StreamBuffer& sb = s.stream(d);
+  uint64_t from = std::max(progress, sb.base_offset());
+  out = {};
+  while (from < end) {
+    StreamChunk c = sb.chunk(from);
+    if (c.empty()) break;
+    if (c.gap_len) {
+      from = c.offset + c.gap_len;
+      continue;
+    }
+    uint64_t len = std::min<uint64_t>(c.data.size(), end - c.offset);
+    out = c.data.first(len);
+    return c.offset;
+  }
+  return from;
+}
+}  // namespace
+
+core::Result<std::unique_ptr<Worker>> Worker::create(const SensorConfig& cfg, const DetectEngine& engine,
+                                                     EveWriter* eve) {
+  std::unique_ptr<Worker> w(new Worker(cfg, engine, eve));
+  auto dt = DetectThread::create(engine);
+  if (!dt.ok()) return dt.error();
+  w->detect_ = std::move(dt.value());
+  return w;
+}
+
+Worker::Worker(const SensorConfig& cfg, const DetectEngine& engine, EveWriter* eve)
+    : impl_(std::make_unique<Impl>()), cfg_(cfg), engine_(engine), eve_(eve) {
+  FlowConfig fc;
+  uint64_t per_flow = sizeof(Flow) + 512;  // flow, detection state and bookkeeping
+  fc.max_flows = static_cast<uint32_t>(std::max<uint64_t>(1024, cfg.flow_memcap / per_flow));
+  flows_ = std::make_unique<FlowTable>(fc);
+  StreamConfig sc;
+  sc.midstream = cfg.stream_midstream;
+  sc.reassembly_depth = cfg.reassembly_depth;
+  sc.memcap = cfg.reassembly_memcap;
+  impl_->streams = std::make_unique<StreamTracker>(sc);
+  impl_->alerts.reserve(64);
+}
+
+Worker::~Worker() = default;
+
+void Worker::process(Packet& p) {
+  ++counters_.packets;
+  counters_.bytes += p.caplen;
+  if (!p.decoded) {
+    ++counters_.invalid;
+    return;
+  }
+  if (p.checksum_bad) {
+    // Like Suricata with checksum validation on: a packet the receiver would discard is not
+    // inspected (it could only be an evasion attempt or a capture artefact).
+    ++counters_.checksum_skipped;
+    return;
+  }
+
+  Direction dir = Direction::ToServer;
+  bool created = false;
+  Flow* flow = flows_->get_or_create(p, dir, created);
+  FlowDetectExt* ext = nullptr;
+  if (flow) {
+    if (!flow->detect) {
+      auto e = std::make_unique<FlowDetectExt>();
+      e->state = detect_->make_flow_state();
+      flow->detect = std::move(e);
+    }
+    ext = static_cast<FlowDetectExt*>(flow->detect.get());
+  } else {
+    ++counters_.no_flow;
+  }
+
+  DetectPacket in;
+  in.pkt = &p;
+  TcpSession* tcp = nullptr;
+  uint64_t raw_end = 0;
+  if (flow) {
+    if (p.is_tcp()) {
+      StreamPacketResult sr = impl_->streams->on_packet(*flow, p, dir);
+      dir = sr.dir;
+      tcp = flow->tcp.get();
+      in.stream_added = tcp && sr.tracked && !sr.invalid && p.payload_len > 0;
+    }
+    in.flow = &ext->state;
+    in.flow_id = flow->id;
+    in.to_server = dir == Direction::ToServer;
+    in.established = flow->pkt_established;
+    in.app_proto = static_cast<rules::AppProto>(flow->app_proto);
+    if (tcp) {
+      // Suricata's IDS mode inspects the raw stream of the packet's own direction up to what
+      // the receiver has ACKed.
+      raw_end = tcp->stream(dir).acked_end();
+      in.stream_offset = raw_block(*tcp, dir, ext->state.raw_progress[index(dir)], raw_end, in.stream);
+    }
+  }
+  run_detect(p, flow, in);
+  if (tcp) {
+    uint64_t& progress = ext->state.raw_progress[index(dir)];
+    progress = in.stream.empty() ? std::max(progress, in.stream_offset) : in.stream_offset + in.stream.size();
+    tcp->consume(dir, StreamConsumer::kDetect, progress);
+  }
+
+  // Flow timeouts run on packet time, at most once a second of capture time.
+  if (p.ts.usec - impl_->last_expire_us >= 1000000) {
+    impl_->last_expire_us = p.ts.usec;
+    expire(p.ts);
+  }
+}
+
+void Worker::run_detect(const Packet& p, Flow* flow, const DetectPacket& in) {
+  auto* ext = flow ? static_cast<FlowDetectExt*>(flow->detect.get()) : nullptr;
+  auto& alerts = impl_->alerts;
+  alerts.clear();
+  detect_->inspect(in, alerts);
+  if (!alerts.empty()) {
+    if (ext) ext->alerted = true;
+    counters_.alerts += alerts.size();
+    if (eve_) {
+      const auto& rules = engine_.rules();
+      for (const Alert& a : alerts) {
+        const rules::Rule& r = rules[a.rule];
+        Json j = eve_packet_head(p, "alert", in.flow_id);
+        if (flow) j["direction"] = in.to_server ? "to_server" : "to_client";
+        Json al;
+        al["action"] = "allowed";
+        al["gid"] = r.gid;
+        al["signature_id"] = r.sid;
+        al["rev"] = r.rev;
+        al["signature"] = r.msg;
+        al["category"] = r.category;
+        al["severity"] = r.priority;
+        j["alert"] = std::move(al);
+        if (const char* ap = app_proto_name(in.app_proto)) j["app_proto"] = ap;
+        if (flow) {
+          Json f;
+          f["pkts_toserver"] = flow->packets[0];
+          f["pkts_toclient"] = flow->packets[1];
+          f["bytes_toserver"] = flow->bytes[0];
+          f["bytes_toclient"] = flow->bytes[1];
+          f["start"] = core::format_eve_time(flow->first_ts);
+          j["flow"] = std::move(f);
+        }
+        eve_->write(j);
+      }
+    }
+  }
+}
+
+void Worker::expire(core::Timestamp now) {
+  flows_->expire(now, [this](Flow& f, FlowEndReason reason) { end_flow(f, reason); });
+}
+
+void Worker::flush() {
+  flows_->flush_all([this](Flow& f, FlowEndReason reason) { end_flow(f, reason); });
+}
+
+void Worker::end_flow(Flow& f, FlowEndReason reason) {
+  // Like Suricata's end-of-flow pseudo packets: inspect stream data not yet inspected (unACKed
+  // data included) once per direction.
+  auto* ext = static_cast<FlowDetectExt*>(f.detect.get());
+  if (f.tcp && ext && !ext->state.pass) {
+    impl_->streams->finish(f);
+    for (Direction d : {Direction::ToServer, Direction::ToClient}) {
+      const TcpSession& tcp = *f.tcp;
+      uint64_t end = tcp.stream(d).contiguous_end();
+      uint64_t& progress = ext->state.raw_progress[index(d)];
+      while (progress < end) {
+        Packet pseudo;
+        pseudo.decoded = true;
+        pseudo.has_l4 = true;
+        pseudo.proto = 6;
+        pseudo.ip_version = f.ip_version;
+        bool ts = d == Direction::ToServer;
+        pseudo.src = ts ? f.client_ip : f.server_ip;
+        pseudo.dst = ts ? f.server_ip : f.client_ip;
+        pseudo.sport = ts ? f.client_port : f.server_port;
+        pseudo.dport = ts ? f.server_port : f.client_port;
+        pseudo.ts = f.last_ts;
+        DetectPacket in;
+        in.pkt = &pseudo;
+        in.flow = &ext->state;
+        in.flow_id = f.id;
+        in.to_server = ts;
+        in.established = f.established;
+        in.app_proto = static_cast<rules::AppProto>(f.app_proto);
+        in.stream_added = true;
+        in.stream_offset = raw_block(tcp, d, progress, end, in.stream);
+        if (in.stream.empty()) break;
+        run_detect(pseudo, &f, in);
+        progress = in.stream_offset + in.stream.size();
+      }
+    }
+  }
+  if (!eve_) return;
+  ++counters_.flows_logged;
+  Json j;
+  j["timestamp"] = core::format_eve_time(f.first_ts);
+  j["flow_id"] = f.id;
+  j["event_type"] = "flow";
+  j["src_ip"] = f.client_ip.to_string();
+  bool ports = f.proto == 6 || f.proto == 17 || f.proto == 132;
+  if (ports) j["src_port"] = f.client_port;
+  j["dest_ip"] = f.server_ip.to_string();
+  if (ports) j["dest_port"] = f.server_port;
+  j["proto"] = eve_proto_name(f.proto);
+  if (const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto))) j["app_proto"] = ap;
+  Json fl;
+  fl["pkts_toserver"] = f.packets[0];
+  fl["pkts_toclient"] = f.packets[1];
+  fl["bytes_toserver"] = f.bytes[0];
+  fl["bytes_toclient"] = f.bytes[1];
+  fl["start"] = core::format_eve_time(f.first_ts);
+  fl["end"] = core::format_eve_time(f.last_ts);
+  fl["age"] = f.last_ts.seconds() - f.first_ts.seconds();
+  fl["state"] = state_name(f.state);
+  fl["reason"] = std::string(to_string(reason));
+  fl["alerted"] = ext && ext->alerted;
+  j["flow"] = std::move(fl);
+  eve_->write(j);
+}
+
+void Worker::add_stats(Json& stats) const {
+  auto add = [](Json& obj, const char* key, uint64_t v) {
+    obj[key] = (obj.contains(key) ? obj[key].get<uint64_t>() : 0) + v;
+  };
+  Json& d = stats["detect"];
+  add(d, "alerts", counters_.alerts);
+  add(d, "candidates", detect_->counters().candidates);
+  add(d, "suppressed", detect_->counters().suppressed);
+  add(d, "alert_queue_overflow", detect_->counters().alert_limit_hits);
+  add(d, "scan_errors", detect_->counters().scan_errors);
+  Json& fl = stats["flow"];
+  const auto& fc = flows_->counters();
+  add(fl, "total", fc.created);
+  add(fl, "timed_out", fc.timed_out);
+  add(fl, "evicted", fc.evicted);
+  add(fl, "memcap_hits", fc.memcap_hits);
+  add(fl, "logged", counters_.flows_logged);
+  Json& w = stats["worker"];
+  add(w, "packets", counters_.packets);
+  add(w, "checksum_skipped", counters_.checksum_skipped);
+  add(w, "no_flow", counters_.no_flow);
+}
+
+}  // namespace vigil::sensor

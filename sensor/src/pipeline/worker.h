@@ -1,0 +1,63 @@
+// A worker: the per-thread half of the pipeline. Owns a flow table, the TCP streams and
+// app-layer parsers of its flows, a detection thread context and its counters. Every packet of
+// a flow reaches the same worker (the reader dispatches by a symmetric flow hash), so nothing
+// here is shared or locked except the EVE writer's append.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "vigil/sensor/config.h"
+#include "vigil/sensor/detect.h"
+#include "vigil/sensor/eve.h"
+#include "vigil/sensor/flow.h"
+#include "vigil/sensor/packet.h"
+
+namespace vigil::sensor {
+
+struct WorkerCounters {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t invalid = 0;         // not decoded: counted by the decoder, skipped here
+  uint64_t checksum_skipped = 0;
+  uint64_t no_flow = 0;
+  uint64_t alerts = 0;
+  uint64_t flows_logged = 0;
+};
+
+class Worker {
+ public:
+  static core::Result<std::unique_ptr<Worker>> create(const SensorConfig& cfg, const DetectEngine& engine,
+                                                      EveWriter* eve);
+  ~Worker();
+
+  // Runs one decoded packet through flow tracking, streams, app layer and detection.
+  void process(Packet& p);
+  // Ends flows idle past their timeout at packet time `now`.
+  void expire(core::Timestamp now);
+  // Ends every flow (end of capture): inspects data still unseen, logs flows.
+  void flush();
+
+  [[nodiscard]] const WorkerCounters& counters() const { return counters_; }
+  [[nodiscard]] const DetectCounters& detect_counters() const { return detect_->counters(); }
+  [[nodiscard]] const FlowCounters& flow_counters() const { return flows_->counters(); }
+  // Adds this worker's counters into a stats object (summing with other workers).
+  void add_stats(Json& stats) const;
+
+ private:
+  Worker(const SensorConfig& cfg, const DetectEngine& engine, EveWriter* eve);
+  // Last look at a flow leaving the table: inspect unseen stream data, log the flow record.
+  void end_flow(Flow& f, FlowEndReason reason);
+  // Runs detection on one (possibly pseudo) packet and writes its alerts.
+  void run_detect(const Packet& p, Flow* flow, const DetectPacket& in);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  const SensorConfig& cfg_;
+  const DetectEngine& engine_;
+  EveWriter* eve_;
+  std::unique_ptr<FlowTable> flows_;
+  std::unique_ptr<DetectThread> detect_;
+  WorkerCounters counters_;
+};
+
+}  // namespace vigil::sensor
