@@ -194,6 +194,23 @@ struct TcpFlags {
   uint8_t ignore_mask = 0;  // bits to ignore (the ",mask" part, e.g. "S,12" ignores CWR/ECE)
 };
 
+// HeaderCheck::bits for ipopts (one option per keyword, as in Suricata's detect-ipopts.c).
+constexpr uint32_t kIpOptRr = 0x0001;     // rr: record route
+constexpr uint32_t kIpOptEol = 0x0002;    // eol: end of list
+constexpr uint32_t kIpOptNop = 0x0004;    // nop
+constexpr uint32_t kIpOptTs = 0x0008;     // ts: timestamp
+constexpr uint32_t kIpOptSec = 0x0010;    // sec: IP security
+constexpr uint32_t kIpOptEsec = 0x0020;   // esec: extended security
+constexpr uint32_t kIpOptLsrr = 0x0040;   // lsrr: loose source routing
+constexpr uint32_t kIpOptSsrr = 0x0080;   // ssrr: strict source routing
+constexpr uint32_t kIpOptSatid = 0x0100;  // satid: stream identifier
+constexpr uint32_t kIpOptAny = 0xffff;    // any: at least one option present
+
+// HeaderCheck::bits for fragbits.
+constexpr uint32_t kFragMore = 0x1;      // M
+constexpr uint32_t kFragDontFrag = 0x2;  // D
+constexpr uint32_t kFragReserved = 0x4;  // R
+
 // A check on packet headers, evaluated per packet. Each is a named keyword.
 struct HeaderCheck {
   enum class Kind : uint8_t {
