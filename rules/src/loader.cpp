@@ -1,4 +1,5 @@
 // Rule files -> RuleSet: line joining, comments, duplicate (gid, sid) detection.
+#include <algorithm>
 #include <fstream>
 #include <unordered_set>
 
@@ -18,6 +19,18 @@ class Loader {
   Loader(const ParseContext& ctx, RuleSet& out) : ctx_(ctx), out_(out) {}
 
   void load_text(std::string_view text, const std::string& name) {
+    // Reserve for every line that could start a rule, so Rules are not moved on growth; comment
+    // lines (most of an ET file) are not counted, to keep the over-allocation small.
+    size_t candidates = 0;
+    for (size_t p = 0; p < text.size();) {
+      size_t q = text.find_first_not_of(" \t", p);
+      if (q != std::string_view::npos && text[q] != '#' && text[q] != '\n' && text[q] != '\r') ++candidates;
+      size_t nl = text.find('\n', p);
+      p = nl == std::string_view::npos ? text.size() : nl + 1;
+    }
+    // Grow geometrically: an exact reserve per file would reallocate (and move) on every file.
+    const size_t need = out_.rules.size() + candidates;
+    if (need > out_.rules.capacity()) out_.rules.reserve(std::max(need, 2 * out_.rules.capacity()));
     std::string pending;  // a rule continued with trailing backslashes
     int pending_line = 0;
     int lineno = 0;
