@@ -1418,8 +1418,17 @@ bool RuleParser::finish() {
     if (c->rawbytes && it.buffer != Buffer::Payload) {
       return fail("rawbytes", "rawbytes only applies to payload content");
     }
-    if (it.buffer == Buffer::Ja3Hash && !c->negated && c->bytes.size() != 32) {
+    if (it.buffer == Buffer::Ja3Hash &&
+        (c->bytes.size() != 32 ||
+         !std::all_of(c->bytes.begin(), c->bytes.end(), [](char ch) { return hexval(ch) >= 0; }))) {
       return fail("ja3.hash", "a JA3 hash is 32 hex characters");
+    }
+    // http.host is lower-cased by the engine, so an upper-case pattern without nocase can never
+    // match; Suricata refuses it (DetectHttpHHValidateCallback).
+    if (it.buffer == Buffer::HttpHost && !c->nocase &&
+        std::any_of(c->bytes.begin(), c->bytes.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
+      return fail("http.host", "http.host content has upper-case characters but no nocase; the "
+                               "buffer is lower-cased, so it would never match");
     }
   }
 

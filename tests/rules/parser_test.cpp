@@ -354,6 +354,11 @@ TEST_CASE("buffer errors", "[rules][parser][buffers]") {
   CHECK(bad_opts("content:\"a\"; rawbytes; http_uri;").keyword == "http_uri");
   CHECK(bad_opts("http.uri; content:\"a\"; rawbytes;").keyword == "rawbytes");
   CHECK(bad_opts("ja3.hash; content:\"abc\";").keyword == "ja3.hash");
+  CHECK(bad_opts("ja3.hash; content:\"e7d705a3286e19ea42f587b344ee686z\";").keyword == "ja3.hash");
+  CHECK(bad_opts("http.host; content:\"Example.com\";").keyword == "http.host");
+  CHECK(bad_opts("content:\"Example.com\"; http_host;").keyword == "http.host");
+  CHECK(content(opts("http.host; content:\"Example.com\"; nocase;"), Buffer::HttpHost, 0).nocase);
+  CHECK(opts("http.host.raw; content:\"Example.com\";").buffer(Buffer::HttpHostRaw) != nullptr);
   auto e = bad("alert dns any any -> any any (http.uri; content:\"a\"; sid:1;)");
   CHECK(e.category == "conflicting protocols");
   CHECK(bad("alert udp any any -> any any (http.uri; content:\"a\"; sid:1;)").category == "conflicting protocols");
