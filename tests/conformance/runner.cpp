@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -279,6 +280,7 @@ ChildOutcome run_child(const std::vector<std::string>& argv, const fs::path& log
   }
 
   const pid_t pid = ::fork();
+  const int fork_errno = errno;
   if (pid == 0) {
     // Child: async-signal-safe calls only.
     ::setpgid(0, 0);
@@ -295,7 +297,7 @@ ChildOutcome run_child(const std::vector<std::string>& argv, const fs::path& log
   ::close(err_pipe[1]);
   if (pid < 0) {
     ::close(err_pipe[0]);
-    return {ChildOutcome::kSpawnFailed, errno};
+    return {ChildOutcome::kSpawnFailed, fork_errno};
   }
   // Also set the group from the parent: whichever runs first wins, and kill(-pid) must work.
   ::setpgid(pid, pid);
