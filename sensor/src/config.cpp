@@ -59,6 +59,31 @@ core::Status parse_sensor_config(const YAML::Node& root, const std::string& sour
   out.reassembly_depth = r.get_size("stream.reassembly.depth", out.reassembly_depth);
   out.reassembly_memcap = r.get_size("stream.reassembly.memcap", out.reassembly_memcap);
 
+  static const char* kPolicies[] = {"first", "last", "bsd", "bsd-right", "linux", "old-linux",
+                                    "solaris", "old-solaris", "hpux10", "hpux11", "irix",
+                                    "macos", "windows", "windows2k3", "vista"};
+  for (const char* pol : kPolicies) {
+    for (const auto& addr : r.get_string_list(std::string("host-os-policy.") + pol)) {
+      out.host_os_policy.emplace_back(pol, addr);
+    }
+  }
+  static const char* kExceptionPolicies[] = {"auto", "ignore", "bypass", "pass-packet", "pass-flow",
+                                             "drop-packet", "drop-flow", "reject"};
+  auto check_policy = [&](const std::string& key, std::string& dest) -> core::Status {
+    std::string v = r.get_string(key, dest);
+    if (!v.empty() && std::find(std::begin(kExceptionPolicies), std::end(kExceptionPolicies), v) ==
+                          std::end(kExceptionPolicies)) {
+      return core::make_error("unknown exception policy '" + v +
+                                  "' (auto, ignore, bypass, pass-packet, pass-flow, drop-packet, "
+                                  "drop-flow, reject)",
+                              source + ": key '" + key + "'");
+    }
+    dest = v;
+    return {};
+  };
+  if (auto st = check_policy("exception-policy", out.exception_policy); !st.ok()) return st;
+  if (auto st = check_policy("stream.midstream-policy", out.midstream_policy); !st.ok()) return st;
+
   const std::string http = "app-layer.protocols.http.";
   out.http_enabled = r.get_bool(http + "enabled", out.http_enabled);
   out.http_request_body_limit = r.get_size(http + "libhtp.default-config.request-body-limit", out.http_request_body_limit);

@@ -145,7 +145,8 @@ bool header_check(const HeaderCheck& c, const Packet& p) {
     }
     case K::FragOffset: return p.ip_version != 0 && c.cmp.matches(p.frag_offset);
     case K::Dsize:
-      // dsize never matches packets reassembled from fragments or without a transport header.
+      // Suricata's signature mask makes "dsize:!N" require a payload (detect-engine-build.c).
+      if (c.cmp.op == rules::NumCmp::Op::Ne && p.payload_len == 0) return false;
       return p.has_l4 && c.cmp.matches(p.payload_len);
     case K::TcpFlags: return p.is_tcp() && flags_match(c.tcp_flags, p.tcp.flags);
     case K::TcpSeq: return p.is_tcp() && c.cmp.matches(p.tcp.seq);
@@ -265,8 +266,7 @@ core::Result<std::unique_ptr<DetectEngine>> DetectEngine::build(std::vector<Rule
     bool tcp_capable = (ri.proto_mask & kMaskTcp) != 0;
     if (ri.has_payload && tcp_capable) {
       ri.require_stream = r.proto != Proto::TcpPkt && !(r.flow && r.flow->no_stream);
-      ri.require_packet = r.proto == Proto::TcpPkt || dsize || (r.flow && r.flow->no_stream) ||
-                          r.proto == Proto::Ip || r.proto == Proto::Udp;
+      ri.require_packet = r.proto == Proto::TcpPkt || dsize || (r.flow && r.flow->no_stream);
       if (r.proto == Proto::TcpStream || (r.flow && r.flow->only_stream)) {
         ri.require_stream = true;
         ri.require_packet = false;
@@ -435,6 +435,8 @@ bool DetectThread::evaluate(uint32_t idx, const DetectPacket& in, Alert& alert) 
     bool same = in.app_proto == r.app_proto;
     if (same == r.app_proto_negated) return false;
   }
+  // Pseudo packets (end-of-flow stream inspection) carry no real headers.
+  if (in.pseudo && (!r.header_checks.empty() || ri.ip_only)) return false;
   for (const auto& c : r.header_checks) {
     if (!header_check(c, p)) return false;
   }

@@ -79,6 +79,8 @@ Worker::Worker(const SensorConfig& cfg, const DetectEngine& engine, EveWriter* e
   uint64_t per_flow = sizeof(Flow) + 512;  // flow, detection state and bookkeeping
   fc.max_flows = static_cast<uint32_t>(std::max<uint64_t>(1024, cfg.flow_memcap / per_flow));
   flows_ = std::make_unique<FlowTable>(fc);
+  const std::string& mp = cfg.midstream_policy.empty() ? cfg.exception_policy : cfg.midstream_policy;
+  bypass_midstream_ = mp == "bypass" || mp == "pass-flow";
   StreamConfig sc;
   sc.midstream = cfg.stream_midstream;
   sc.reassembly_depth = cfg.reassembly_depth;
@@ -96,12 +98,9 @@ void Worker::process(Packet& p) {
     ++counters_.invalid;
     return;
   }
-  if (p.checksum_bad) {
-    // Like Suricata with checksum validation on: a packet the receiver would discard is not
-    // inspected (it could only be an evasion attempt or a capture artefact).
-    ++counters_.checksum_skipped;
-    return;
-  }
+  // A packet with a bad checksum (validation on) is kept out of the TCP stream, as the
+  // receiver would discard it, but detection still sees its payload, as in Suricata.
+  if (p.checksum_bad) ++counters_.checksum_bad;
 
   Direction dir = Direction::ToServer;
   bool created = false;
@@ -128,6 +127,9 @@ void Worker::process(Packet& p) {
       dir = sr.dir;
       tcp = flow->tcp.get();
       in.stream_added = tcp && sr.tracked && !sr.invalid && p.payload_len > 0;
+      // A midstream pickup is an exception: with a bypass/pass-flow policy the flow is not
+      // inspected at all (IDS mode turns the drop variants into "ignore").
+      if (tcp && tcp->midstream() && bypass_midstream_) ext->state.pass = true;
     }
     in.flow = &ext->state;
     in.flow_id = flow->id;
@@ -232,6 +234,7 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
         in.established = f.established;
         in.app_proto = static_cast<rules::AppProto>(f.app_proto);
         in.stream_added = true;
+        in.pseudo = true;
         in.stream_offset = raw_block(tcp, d, progress, end, in.stream);
         if (in.stream.empty()) break;
         run_detect(pseudo, &f, in);
@@ -286,7 +289,7 @@ void Worker::add_stats(Json& stats) const {
   add(fl, "logged", counters_.flows_logged);
   Json& w = stats["worker"];
   add(w, "packets", counters_.packets);
-  add(w, "checksum_skipped", counters_.checksum_skipped);
+  add(w, "checksum_bad", counters_.checksum_bad);
   add(w, "no_flow", counters_.no_flow);
 }
 

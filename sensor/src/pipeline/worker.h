@@ -19,7 +19,7 @@ struct WorkerCounters {
   uint64_t packets = 0;
   uint64_t bytes = 0;
   uint64_t invalid = 0;         // not decoded: counted by the decoder, skipped here
-  uint64_t checksum_skipped = 0;
+  uint64_t checksum_bad = 0;  // kept out of streams, still inspected
   uint64_t no_flow = 0;
   uint64_t alerts = 0;
   uint64_t flows_logged = 0;
@@ -58,6 +58,7 @@ class Worker {
   std::unique_ptr<FlowTable> flows_;
   std::unique_ptr<DetectThread> detect_;
   WorkerCounters counters_;
+  bool bypass_midstream_ = false;
 };
 
 }  // namespace vigil::sensor

@@ -46,6 +46,15 @@ struct SensorConfig {
   uint64_t reassembly_depth = 1ull << 20;
   uint64_t reassembly_memcap = 256ull << 20;
 
+  // Suricata's host-os-policy: overlap policy name -> addresses of the hosts that reassemble
+  // that way (the receiver decides which bytes of overlapping segments count).
+  std::vector<std::pair<std::string, std::string>> host_os_policy;
+
+  // Exception policies (Suricata's names). In IDS mode the drop/reject variants act as
+  // "ignore"; "bypass" and "pass-flow" stop inspecting the flow. "auto" is "ignore" in IDS mode.
+  std::string exception_policy = "auto";
+  std::string midstream_policy;  // stream.midstream-policy; empty = exception_policy
+
   // App layer.
   bool http_enabled = true;
   bool dns_enabled = true;

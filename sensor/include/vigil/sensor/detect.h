@@ -77,6 +77,8 @@ struct DetectPacket {
   // byte (for offset/depth on the stream). Empty when there is none.
   std::span<const uint8_t> stream;
   uint64_t stream_offset = 0;
+  // An end-of-flow pseudo packet: only stream data, no real headers.
+  bool pseudo = false;
   // Transactions updated by this packet, in its direction.
   std::span<const AppTxView* const> txs;
 };
