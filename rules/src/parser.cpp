@@ -162,6 +162,39 @@ AppProto implied_proto(Buffer b) {
   }
 }
 
+// The direction a buffer exists in: +1 only to the server (requests, client hellos), -1 only to
+// the client (responses, server certificates), 0 both. Mirrors the directions the buffers are
+// registered with in Suricata 7.
+int buffer_direction(Buffer b) {
+  switch (b) {
+    case Buffer::HttpUri:
+    case Buffer::HttpUriRaw:
+    case Buffer::HttpMethod:
+    case Buffer::HttpRequestLine:
+    case Buffer::HttpHost:
+    case Buffer::HttpHostRaw:
+    case Buffer::HttpUserAgent:
+    case Buffer::HttpRequestBody:
+    case Buffer::HttpAccept:
+    case Buffer::HttpReferer:
+    case Buffer::DnsQuery:
+    case Buffer::TlsSni:
+    case Buffer::Ja3Hash:
+    case Buffer::Ja3String:
+    case Buffer::Ja4Hash:
+      return 1;
+    case Buffer::HttpStatCode:
+    case Buffer::HttpStatMsg:
+    case Buffer::HttpResponseLine:
+    case Buffer::HttpResponseBody:
+    case Buffer::TlsCertSubject:
+    case Buffer::TlsCertIssuer:
+      return -1;
+    default:
+      return 0;
+  }
+}
+
 const char* app_proto_name(AppProto p) {
   switch (p) {
     case AppProto::Http: return "http";
@@ -1442,6 +1475,44 @@ bool RuleParser::finish() {
       rule_.buffers.push_back(BufferMatch{it.buffer, {}});
     }
     rule_.buffers[static_cast<size_t>(slot[b])].items.push_back(std::move(it.item));
+  }
+
+  // Suricata (detect-distance.c / detect-within.c): a relative content cannot hang off a
+  // fast_pattern:only content, since "only" means that content is never inspected after the
+  // prefilter and so has no match position to be relative to.
+  for (const auto& bm : rule_.buffers) {
+    for (size_t i = 1; i < bm.items.size(); ++i) {
+      const auto* c = std::get_if<Content>(&bm.items[i]);
+      const auto* prev = std::get_if<Content>(&bm.items[i - 1]);
+      if (c != nullptr && prev != nullptr && c->relative() && prev->fast_pattern_only) {
+        return fail("fast_pattern", "a relative content follows a fast_pattern:only content");
+      }
+    }
+  }
+
+  // Suricata 7's SigValidate: buffers that only exist in opposite directions, or a buffer whose
+  // direction contradicts flow:to_server/to_client, can never match together.
+  const Buffer* to_server = nullptr;
+  const Buffer* to_client = nullptr;
+  for (const auto& bm : rule_.buffers) {
+    int d = buffer_direction(bm.buffer);
+    if (d > 0 && to_server == nullptr) to_server = &bm.buffer;
+    if (d < 0 && to_client == nullptr) to_client = &bm.buffer;
+  }
+  if (to_server != nullptr && to_client != nullptr) {
+    return fail(buffer_name(*to_client), std::string("mixes the request-side ") + buffer_name(*to_server) +
+                                             " with the response-side " + buffer_name(*to_client),
+                "conflicting directions");
+  }
+  if (rule_.flow && !rule_.bidirectional) {
+    if (to_server != nullptr && rule_.flow->to_client) {
+      return fail("flow", std::string("flow:to_client conflicts with the request-side ") + buffer_name(*to_server),
+                  "conflicting directions");
+    }
+    if (to_client != nullptr && rule_.flow->to_server) {
+      return fail("flow", std::string("flow:to_server conflicts with the response-side ") + buffer_name(*to_client),
+                  "conflicting directions");
+    }
   }
 
   // Buffers imply the app-layer protocol (Suricata's DetectBufferSetActiveList sets alproto).

@@ -251,6 +251,9 @@ TEST_CASE("content modifier errors", "[rules][parser][content]") {
   CHECK(bad_opts("content:!\"abc\"; fast_pattern; depth:5;").keyword == "fast_pattern");
   CHECK(bad_opts("content:!\"abc\"; fast_pattern:only;").keyword == "fast_pattern");
   CHECK(bad_opts("content:\"abc\"; fast_pattern:only; offset:1;").keyword == "fast_pattern");
+  CHECK(bad_opts("content:\"one\"; fast_pattern:only; content:\"two\"; distance:10;").keyword == "fast_pattern");
+  CHECK(bad_opts("content:\"one\"; content:\"two\"; within:10; fast_pattern:only;").keyword == "fast_pattern");
+  CHECK(bad_opts("content:\"one\"; fast_pattern:65534,2;").keyword == "fast_pattern");
   CHECK(bad_opts("content:\"abc\"; offset:x;").keyword == "offset");
   CHECK(bad_opts("content:\"abc\"; offset:-1;").keyword == "offset");
   CHECK(bad_opts("content:\"abc\"; depth;").keyword == "depth");
@@ -363,6 +366,12 @@ TEST_CASE("buffer errors", "[rules][parser][buffers]") {
   CHECK(e.category == "conflicting protocols");
   CHECK(bad("alert udp any any -> any any (http.uri; content:\"a\"; sid:1;)").category == "conflicting protocols");
   CHECK(ok("alert udp any any -> any 53 (dns.query; content:\"a\"; sid:1;)").app_proto == AppProto::Dns);
+  e = bad_opts("http.uri; content:\"/a\"; http.stat_code; content:\"200\";");
+  CHECK(e.category == "conflicting directions");
+  CHECK(bad_opts("flow:to_client; http.uri; content:\"/a\";").category == "conflicting directions");
+  CHECK(bad_opts("flow:to_server; content:\"200\"; http_stat_code;").category == "conflicting directions");
+  CHECK(opts("flow:to_client; http.header; content:\"a\"; file.data; content:\"b\";").flow->to_client);
+  CHECK(opts("flow:to_server; http.uri; content:\"/a\"; http.header; content:\"b\";").flow->to_server);
   e = bad_opts("http.header_names; content:\"a\";");
   CHECK(e.category == "unsupported keyword: http.header_names");
 }
