@@ -73,7 +73,7 @@ struct Packet {
   core::IpAddress dst;
   const uint8_t* l3 = nullptr;
   uint32_t l3_len = 0;     // IP header + payload, per the IP length field (not padding)
-  uint8_t ip_hdr_len = 0;  // IPv4 header length / IPv6 fixed+extension headers length
+  uint16_t ip_hdr_len = 0; // IPv4 header length / IPv6 fixed+extension headers (can pass 255)
   uint8_t ttl = 0;         // IPv4 TTL or IPv6 hop limit
   uint8_t tos = 0;
   uint16_t ip_id = 0;      // IPv4 id, or low 16 bits of the IPv6 fragment id
@@ -99,6 +99,9 @@ struct Packet {
 
   bool decoded = false;  // decoding reached an IP layer without a fatal anomaly
   bool checksum_bad = false;  // set only when checksum validation is on
+  // The first anomaly the decoder counted for this packet (a vigil::sensor::DecodeEvent value,
+  // see decode.h), 0 when none. Kept as an integer so this header does not depend on decode.h.
+  uint16_t decode_event = 0;
 
   // Storage for a datagram rebuilt from fragments; `data` points into it then.
   std::shared_ptr<std::vector<uint8_t>> reassembled;
