@@ -130,6 +130,23 @@ TEST_CASE("header variables resolve recursively with Suricata defaults", "[rules
   CHECK(r.src_ports.contains(143));
   CHECK_FALSE(r.src_ports.contains(25));
 
+  // As in suricata.yaml, AIM_SERVERS is the outside world.
+  r = header("$AIM_SERVERS", "any");
+  CHECK(r.src_addr.contains(ip("8.8.8.8")));
+  CHECK_FALSE(r.src_addr.contains(ip("10.0.0.1")));
+  for (const char* v : {"$SMTP_SERVERS", "$SQL_SERVERS", "$DNS_SERVERS", "$TELNET_SERVERS", "$DC_SERVERS",
+                        "$DNP3_SERVER", "$DNP3_CLIENT", "$MODBUS_CLIENT", "$MODBUS_SERVER",
+                        "$ENIP_CLIENT", "$ENIP_SERVER"}) {
+    INFO(v);
+    CHECK(header(v, "any").src_addr.contains(ip("192.168.0.1")));
+  }
+  for (const auto& [v, port] : std::vector<std::pair<const char*, uint16_t>>{
+           {"$ORACLE_PORTS", 1521}, {"$SSH_PORTS", 22}, {"$DNP3_PORTS", 20000}, {"$MODBUS_PORTS", 502},
+           {"$FTP_PORTS", 21}, {"$GENEVE_PORTS", 6081}, {"$VXLAN_PORTS", 4789}, {"$TEREDO_PORTS", 3544}}) {
+    INFO(v);
+    CHECK(header("any", v).src_ports.contains(port));
+  }
+
   r = header("any", "$SHELLCODE_PORTS");
   CHECK_FALSE(r.src_ports.contains(80));
   CHECK(r.src_ports.contains(81));
