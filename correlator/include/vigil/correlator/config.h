@@ -1,0 +1,57 @@
+// vigil-correlator configuration (correlator.yaml). Parsed once, strictly: unknown keys are
+// errors naming the file and key (vigil::core::ConfigReader). Immutable once parsed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vigil/core/event.h"
+#include "vigil/core/ip.h"
+#include "vigil/core/result.h"
+
+namespace vigil::correlator {
+
+struct SensorEntry {
+  std::string id;
+  std::string public_key;  // Z85, 40 characters
+  std::string tenant;      // default tenant of its events
+};
+
+struct TenantEntry {
+  std::string name;
+  std::vector<core::Cidr> networks;
+  std::vector<uint16_t> vlans;
+  std::vector<uint32_t> vnis;
+};
+
+struct CorrelatorConfig {
+  std::string source;  // the file it came from
+  std::string listen = "tcp://127.0.0.1:7450";
+  std::string data_dir = "/var/lib/vigil/correlator";
+  std::string server_public_key;  // Z85
+  std::string server_secret_key;  // Z85
+  std::vector<SensorEntry> sensors;
+  std::vector<TenantEntry> tenants;
+  std::vector<std::string> intel_ip_files;
+  std::vector<std::string> intel_domain_files;
+  std::vector<std::string> intel_hash_files;
+  std::vector<std::string> rule_files;
+  int64_t aggregation_window_usec = 60'000'000;
+  int64_t alert_retention_usec = 0;  // 0 = forever
+  int64_t event_retention_usec[core::kEventKindCount] = {};
+  int64_t retention_interval_sec = 3600;
+  size_t max_batches_per_commit = 64;
+  bool sync = true;
+  std::string publish_endpoint;  // optional ZeroMQ PUB of new and updated alerts (JSON)
+  std::string stats_file;        // optional: counters as JSON, rewritten every second
+  std::string log_level = "info";
+};
+
+// "90s", "15m", "12h", "30d", plain seconds. nullopt when malformed.
+std::optional<int64_t> parse_duration_usec(const std::string& text);
+
+core::Result<CorrelatorConfig> load_config(const std::string& path);
+
+}  // namespace vigil::correlator

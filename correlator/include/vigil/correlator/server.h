@@ -1,0 +1,55 @@
+// The correlator's ZeroMQ side (DESIGN §4): a ROUTER socket with CURVE (server keys) and a ZAP
+// handler that admits only the sensor public keys listed in the config. An unknown key is
+// refused, counted and logged. Each admitted connection carries its sensor id (ZAP User-Id),
+// which the pipeline checks against the batch's sensor_id.
+//
+// run() is the correlator's main loop: it drains received batches (up to max_batches_per_commit),
+// hands them to the Pipeline, sends the acks only after the pipeline's durable commit, and
+// publishes changed alerts on the optional PUB socket. All sockets live on the thread calling
+// run(); nothing here is thread-safe except the stop flag.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "vigil/correlator/config.h"
+#include "vigil/correlator/pipeline.h"
+
+namespace vigil::correlator {
+
+struct TransportCounters {
+  uint64_t auth_accepted = 0;
+  uint64_t auth_refused = 0;       // ZAP: unknown public key
+  uint64_t handshake_failed = 0;   // no CURVE, wrong server key, protocol errors
+  uint64_t frames_malformed = 0;   // wrong frame count
+  uint64_t acks_sent = 0;
+  uint64_t alerts_published = 0;
+};
+
+class IngestServer {
+ public:
+  ~IngestServer();
+  IngestServer(const IngestServer&) = delete;
+  IngestServer& operator=(const IngestServer&) = delete;
+
+  // Creates the sockets and binds them. Must be called on the thread that will call run().
+  static core::Result<std::unique_ptr<IngestServer>> bind(std::shared_ptr<const CorrelatorConfig> config);
+
+  // The bound endpoint (with the real port when the config asked for port 0).
+  [[nodiscard]] const std::string& endpoint() const;
+
+  // Loops until `stop` is set. `tick` runs about every 100 ms between batches (reload, stats).
+  core::Status run(Pipeline& pipeline, const std::atomic<bool>& stop, const std::function<void()>& tick);
+
+  [[nodiscard]] const TransportCounters& counters() const;
+
+  struct Impl;
+
+ private:
+  explicit IngestServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::correlator

@@ -1,0 +1,230 @@
+// The correlator's ZeroMQ transport file: ROUTER + CURVE + ZAP. See vigil/correlator/server.h.
+#include "vigil/correlator/server.h"
+
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include <zmq.h>
+
+#include "vigil/core/codec.h"
+#include "vigil/core/log.h"
+
+namespace vigil::correlator {
+
+using core::make_error;
+
+namespace {
+
+std::string msg_string(zmq_msg_t& m) { return std::string(static_cast<const char*>(zmq_msg_data(&m)), zmq_msg_size(&m)); }
+
+// Receives every frame of one message (non-blocking). Empty vector when nothing was waiting.
+std::vector<std::string> recv_frames(void* sock, std::string* user_id = nullptr) {
+  std::vector<std::string> frames;
+  for (;;) {
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, sock, frames.empty() ? ZMQ_DONTWAIT : 0) < 0) {
+      zmq_msg_close(&m);
+      break;
+    }
+    if (user_id) {  // the ZAP-assigned sensor id: a property of the connection, not a claim
+      const char* uid = zmq_msg_gets(&m, "User-Id");
+      if (uid) *user_id = uid;
+    }
+    frames.push_back(msg_string(m));
+    bool more = zmq_msg_more(&m);
+    zmq_msg_close(&m);
+    if (!more) break;
+  }
+  return frames;
+}
+
+void send_frames(void* sock, const std::vector<std::string>& frames) {
+  for (size_t i = 0; i < frames.size(); ++i) {
+    zmq_send(sock, frames[i].data(), frames[i].size(), (i + 1 < frames.size() ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+  }
+}
+
+std::string z85(const std::string& raw32) {
+  char out[41] = {};
+  if (raw32.size() != 32 || !zmq_z85_encode(out, reinterpret_cast<const uint8_t*>(raw32.data()), 32)) return "?";
+  return out;
+}
+
+}  // namespace
+
+struct IngestServer::Impl {
+  std::shared_ptr<const CorrelatorConfig> config;
+  void* ctx = nullptr;
+  void* zap = nullptr;
+  void* router = nullptr;
+  void* monitor = nullptr;
+  void* pub = nullptr;
+  std::string endpoint;
+  std::map<std::string, std::string> key_to_sensor;  // Z85 public key -> sensor id
+  TransportCounters counters;
+  std::shared_ptr<spdlog::logger> log = core::logger("correlator");
+
+  ~Impl() {
+    for (void* s : {zap, router, monitor, pub}) {
+      if (s) {
+        int zero = 0;
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(s);
+      }
+    }
+    if (ctx) zmq_ctx_term(ctx);
+  }
+
+  void handle_zap() {
+    auto f = recv_frames(zap);
+    if (f.empty()) return;
+    // ZAP request: version, request id, domain, address, identity, mechanism, credentials...
+    std::string version = f.size() > 0 ? f[0] : "", request_id = f.size() > 1 ? f[1] : "";
+    std::string address = f.size() > 3 ? f[3] : "", mechanism = f.size() > 5 ? f[5] : "";
+    std::string status = "400", text = "unknown key", user;
+    if (f.size() >= 7 && mechanism == "CURVE") {
+      std::string key = z85(f[6]);
+      if (auto it = key_to_sensor.find(key); it != key_to_sensor.end()) {
+        status = "200";
+        text = "OK";
+        user = it->second;
+        ++counters.auth_accepted;
+        log->info("sensor {} authenticated from {}", user, address);
+      } else {
+        ++counters.auth_refused;
+        log->warn("refused unknown sensor key {} from {}", key, address);
+      }
+    } else {
+      ++counters.auth_refused;
+      log->warn("refused {} connection from {} (CURVE required)", mechanism, address);
+    }
+    send_frames(zap, {"1.0", request_id, status, text, user, ""});
+  }
+
+  void handle_monitor() {
+    for (;;) {
+      auto f = recv_frames(monitor);
+      if (f.empty()) return;
+      if (f[0].size() < 2) continue;
+      uint16_t event = 0;
+      std::memcpy(&event, f[0].data(), 2);
+      if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        ++counters.handshake_failed;
+        log->warn("handshake failed from a peer on {} (not CURVE, or a wrong server key)", endpoint);
+      }
+    }
+  }
+};
+
+IngestServer::IngestServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+IngestServer::~IngestServer() = default;
+
+core::Result<std::unique_ptr<IngestServer>> IngestServer::bind(std::shared_ptr<const CorrelatorConfig> config) {
+  auto im = std::make_unique<Impl>();
+  im->config = config;
+  for (const auto& s : config->sensors) im->key_to_sensor[s.public_key] = s.id;
+  im->ctx = zmq_ctx_new();
+  if (!im->ctx) return make_error("cannot create ZeroMQ context");
+
+  // The ZAP handler must be bound before any CURVE socket accepts a connection.
+  im->zap = zmq_socket(im->ctx, ZMQ_REP);
+  if (zmq_bind(im->zap, "inproc://zeromq.zap.01") != 0) {
+    return make_error(std::string("cannot bind ZAP handler: ") + zmq_strerror(zmq_errno()));
+  }
+  im->router = zmq_socket(im->ctx, ZMQ_ROUTER);
+  int one = 1, zero = 0, hwm = 10000, hb_ivl = 1000, hb_timeout = 3000;
+  zmq_setsockopt(im->router, ZMQ_CURVE_SERVER, &one, sizeof one);
+  zmq_setsockopt(im->router, ZMQ_LINGER, &zero, sizeof zero);
+  zmq_setsockopt(im->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+  zmq_setsockopt(im->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+  zmq_setsockopt(im->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
+  zmq_setsockopt(im->router, ZMQ_ZAP_DOMAIN, "vigil", 5);
+  int64_t max_msg = static_cast<int64_t>(core::kMaxBatchBytes);
+  zmq_setsockopt(im->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+  if (zmq_setsockopt(im->router, ZMQ_CURVE_SECRETKEY, config->server_secret_key.c_str(), 40) != 0) {
+    return make_error(std::string("bad server secret key: ") + zmq_strerror(zmq_errno()), config->source);
+  }
+  zmq_socket_monitor(im->router, "inproc://vigil-router-monitor",
+                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+  im->monitor = zmq_socket(im->ctx, ZMQ_PAIR);
+  zmq_connect(im->monitor, "inproc://vigil-router-monitor");
+  if (zmq_bind(im->router, config->listen.c_str()) != 0) {
+    return make_error("cannot listen on " + config->listen + ": " + zmq_strerror(zmq_errno()), config->source + ": key 'listen'");
+  }
+  char last[512] = {};
+  size_t len = sizeof last;
+  zmq_getsockopt(im->router, ZMQ_LAST_ENDPOINT, last, &len);
+  im->endpoint = last;
+  if (!config->publish_endpoint.empty()) {
+    im->pub = zmq_socket(im->ctx, ZMQ_PUB);
+    zmq_setsockopt(im->pub, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_bind(im->pub, config->publish_endpoint.c_str()) != 0) {
+      return make_error("cannot bind " + config->publish_endpoint + ": " + zmq_strerror(zmq_errno()),
+                        config->source + ": key 'publish.endpoint'");
+    }
+  }
+  return std::unique_ptr<IngestServer>(new IngestServer(std::move(im)));
+}
+
+const std::string& IngestServer::endpoint() const { return impl_->endpoint; }
+const TransportCounters& IngestServer::counters() const { return impl_->counters; }
+
+core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop, const std::function<void()>& tick) {
+  auto& im = *impl_;
+  using Clock = std::chrono::steady_clock;
+  auto next_tick = Clock::now();
+  std::vector<IncomingBatch> batches;
+  std::vector<std::string> identities;
+  while (!stop.load()) {
+    zmq_pollitem_t items[] = {{im.router, 0, ZMQ_POLLIN, 0}, {im.zap, 0, ZMQ_POLLIN, 0}, {im.monitor, 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 3, 100) < 0) {
+      if (zmq_errno() == EINTR) continue;
+      return make_error(std::string("poll: ") + zmq_strerror(zmq_errno()));
+    }
+    if (items[1].revents & ZMQ_POLLIN) im.handle_zap();
+    if (items[2].revents & ZMQ_POLLIN) im.handle_monitor();
+    if (items[0].revents & ZMQ_POLLIN) {
+      // Drain what is waiting, up to one commit's worth, then commit once and ack them all.
+      batches.clear();
+      identities.clear();
+      while (batches.size() < im.config->max_batches_per_commit) {
+        std::string user;
+        auto f = recv_frames(im.router, &user);
+        if (f.empty()) break;
+        if (f.size() != 2) {  // identity + one body frame
+          ++im.counters.frames_malformed;
+          if (!f.empty() && !user.empty()) {
+            core::BatchAck nack{user, 0, core::AckStatus::kRejected, "expected exactly one frame"};
+            send_frames(im.router, {f[0], core::encode_ack(nack)});
+          }
+          continue;
+        }
+        identities.push_back(std::move(f[0]));
+        batches.push_back({user, std::move(f[1])});
+      }
+      if (!batches.empty()) {
+        auto acks = pipeline.ingest(batches);
+        for (size_t i = 0; i < acks.size(); ++i) {
+          send_frames(im.router, {identities[i], core::encode_ack(acks[i])});
+          ++im.counters.acks_sent;
+        }
+        if (im.pub) {
+          for (const auto& a : pipeline.changed_alerts()) {
+            std::string body = core::to_json(a).dump();
+            send_frames(im.pub, {"alert." + a.tenant, body});
+            ++im.counters.alerts_published;
+          }
+        }
+      }
+    }
+    if (Clock::now() >= next_tick) {
+      tick();
+      next_tick = Clock::now() + std::chrono::milliseconds(100);
+    }
+  }
+  return {};
+}
+
+}  // namespace vigil::correlator
