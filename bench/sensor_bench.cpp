@@ -526,8 +526,11 @@ int run(Options opt) {
   // Rule loading is a one-off start-up cost; on a big rule set it would swamp a 1-second capture,
   // so the steady-state rate leaves it out (rule setup is single-threaded, so its wall time is
   // its CPU time).
+  // The sensor times rule setup by the wall clock; on a busy machine that can exceed the CPU it
+  // used, and subtracting it would be meaningless. Then only the whole-process figure stands.
   const double steady_cpu = cpu - rule_setup;
-  const double sensor_gbps_steady = gbps(bytes, steady_cpu > 0 ? steady_cpu : cpu);
+  const bool steady_valid = rule_setup > 0 && steady_cpu > 0.05 * cpu;
+  const double sensor_gbps_steady = steady_valid ? gbps(bytes, steady_cpu) : sensor_gbps_core;
 
   std::printf("\nsensor (best run by CPU time)%s\n", best.stats.is_null() ? "  [no stats record in eve.json]" : "");
   std::printf("  packets          %.0f%s\n", packets, st_pkts ? "" : "  (from the capture: no stats)");
@@ -539,8 +542,11 @@ int run(Options opt) {
   std::printf("  packets/s        %.0f per CPU second, %.0f per wall second\n", cpu > 0 ? packets / cpu : 0,
               best.wall > 0 ? packets / best.wall : 0);
   std::printf("  Gbit/s per core  %.3f (whole process)\n", sensor_gbps_core);
-  if (rule_setup > 0)
+  if (steady_valid)
     std::printf("  Gbit/s per core  %.3f (excluding %.2f s rule load+compile)\n", sensor_gbps_steady, rule_setup);
+  else if (rule_setup > 0)
+    std::printf("  Gbit/s per core  n/a excluding rule setup: its %.2f s (wall clock) is not less than the CPU "
+                "time; machine busy? Targets use the whole-process figure\n", rule_setup);
   std::printf("  peak RSS         %.1f MiB\n", best.peak_rss_mib);
   if (best.stats.is_object() && best.stats.contains("detect")) {
     std::printf("  rule set         ");
@@ -556,7 +562,7 @@ int run(Options opt) {
 
   report["sensor"] = {{"packets", packets}, {"bytes", bytes}, {"wall_seconds", best.wall},
                       {"cpu_seconds", cpu}, {"user_seconds", best.user}, {"sys_seconds", best.sys},
-                      {"gbps_per_core", sensor_gbps_core}, {"gbps_per_core_excluding_rule_setup", sensor_gbps_steady},
+                      {"gbps_per_core", sensor_gbps_core}, {"gbps_per_core_excluding_rule_setup", steady_valid ? Json(sensor_gbps_steady) : Json()},
                       {"rule_setup_seconds", rule_setup}, {"peak_rss_mib", best.peak_rss_mib},
                       {"alerts", st_alerts.value_or(static_cast<double>(best.alert_records))}, {"stats", best.stats}};
 
@@ -605,10 +611,12 @@ int run(Options opt) {
   char buf[128];
   std::printf("\ntargets (%s)\n", targets.c_str());
   if (targets == "pure") {
-    std::snprintf(buf, sizeof buf, "%.3f Gbit/s per core", sensor_gbps_steady);
+    std::snprintf(buf, sizeof buf, "%.3f Gbit/s per core%s", sensor_gbps_steady,
+                  steady_valid ? " excluding rule setup" : ", whole process");
     target(">= 1.6 Gbit/s per core with bench-pure.rules", sensor_gbps_steady >= 1.6, buf);
   } else if (targets == "et-open") {
-    std::snprintf(buf, sizeof buf, "%.3f Gbit/s per core excluding rule setup", sensor_gbps_steady);
+    std::snprintf(buf, sizeof buf, "%.3f Gbit/s per core%s", sensor_gbps_steady,
+                  steady_valid ? " excluding rule setup" : ", whole process");
     target(">= 1 Gbit/s per core with ET Open", sensor_gbps_steady >= 1.0, buf);
     std::snprintf(buf, sizeof buf, "%.1f MiB", best.peak_rss_mib);
     target("peak RSS < 500 MiB with ET Open", best.peak_rss_mib < 500, buf);
