@@ -261,6 +261,13 @@ core::Result<std::unique_ptr<DetectEngine>> DetectEngine::build(std::vector<Rule
       if (bm.buffer == Buffer::Payload) ri.has_payload = true;
       else ri.has_app_buffers = true;
     }
+    for (const auto& v : r.tls_versions) {
+      // tls.version:1.2 -> 0x0303 ("1.0".."1.3"; "3.0" is SSLv3).
+      uint16_t code = v == "1.0" ? 0x0301 : v == "1.1" ? 0x0302 : v == "1.2" ? 0x0303
+                    : v == "1.3" ? 0x0304 : v == "3.0" ? 0x0300 : 0;
+      ri.tls_versions.push_back(code);
+      ri.has_app_buffers = true;
+    }
     bool dsize = std::any_of(r.header_checks.begin(), r.header_checks.end(),
                              [](const HeaderCheck& c) { return c.kind == HeaderCheck::Kind::Dsize; });
     bool tcp_capable = (ri.proto_mask & kMaskTcp) != 0;
@@ -492,6 +499,11 @@ bool DetectThread::match_app(uint32_t idx, const DetectPacket& in, const AppTxVi
           std::binary_search(it->second.begin(), it->second.end(), idx)) {
         continue;  // alerts once per transaction
       }
+    }
+    const auto& versions = engine_.info_[idx].tls_versions;
+    if (!versions.empty() &&
+        std::find(versions.begin(), versions.end(), tx->tls_version()) == versions.end()) {
+      continue;
     }
     bool all = true;
     for (const auto& bm : r.buffers) {

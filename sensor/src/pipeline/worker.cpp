@@ -2,6 +2,7 @@
 
 #include "vigil/core/log.h"
 #include "vigil/sensor/stream.h"
+#include "app_layer.h"
 
 namespace vigil::sensor {
 
@@ -39,6 +40,8 @@ struct Worker::Impl {
   std::vector<Alert> alerts;
   int64_t last_expire_us = 0;
   std::unique_ptr<StreamTracker> streams;
+  std::unique_ptr<AppLayer> app;
+  std::vector<const AppTxView*> txs;
 };
 
 namespace {
@@ -81,11 +84,16 @@ Worker::Worker(const SensorConfig& cfg, const DetectEngine& engine, EveWriter* e
   flows_ = std::make_unique<FlowTable>(fc);
   const std::string& mp = cfg.midstream_policy.empty() ? cfg.exception_policy : cfg.midstream_policy;
   bypass_midstream_ = mp == "bypass" || mp == "pass-flow";
+  for (const auto& t : cfg.eve_types) {
+    if (t == "alert") log_alert_ = true;
+    if (t == "flow") log_flow_ = true;
+  }
   StreamConfig sc;
   sc.midstream = cfg.stream_midstream;
   sc.reassembly_depth = cfg.reassembly_depth;
   sc.memcap = cfg.reassembly_memcap;
   impl_->streams = std::make_unique<StreamTracker>(sc);
+  impl_->app = std::make_unique<AppLayer>(cfg, eve);
   impl_->alerts.reserve(64);
 }
 
@@ -135,6 +143,11 @@ void Worker::process(Packet& p) {
     in.flow_id = flow->id;
     in.to_server = dir == Direction::ToServer;
     in.established = flow->pkt_established;
+    if (!ext->state.pass) {
+      impl_->txs.clear();
+      impl_->app->on_packet(*flow, p, dir, tcp, impl_->txs);
+      in.txs = impl_->txs;
+    }
     in.app_proto = static_cast<rules::AppProto>(flow->app_proto);
     if (tcp) {
       // Suricata's IDS mode inspects the raw stream of the packet's own direction up to what
@@ -144,6 +157,7 @@ void Worker::process(Packet& p) {
     }
   }
   run_detect(p, flow, in);
+  if (flow) impl_->app->after_packet(*flow, p);
   if (tcp) {
     uint64_t& progress = ext->state.raw_progress[index(dir)];
     progress = in.stream.empty() ? std::max(progress, in.stream_offset) : in.stream_offset + in.stream.size();
@@ -165,7 +179,7 @@ void Worker::run_detect(const Packet& p, Flow* flow, const DetectPacket& in) {
   if (!alerts.empty()) {
     if (ext) ext->alerted = true;
     counters_.alerts += alerts.size();
-    if (eve_) {
+    if (eve_ && log_alert_) {
       const auto& rules = engine_.rules();
       for (const Alert& a : alerts) {
         const rules::Rule& r = rules[a.rule];
@@ -181,6 +195,9 @@ void Worker::run_detect(const Packet& p, Flow* flow, const DetectPacket& in) {
         al["severity"] = r.priority;
         j["alert"] = std::move(al);
         if (const char* ap = app_proto_name(in.app_proto)) j["app_proto"] = ap;
+        std::string key;
+        Json meta;
+        if (flow && impl_->app->alert_metadata(*flow, a.tx, key, meta)) j[key] = std::move(meta);
         if (flow) {
           Json f;
           f["pkts_toserver"] = flow->packets[0];
@@ -242,7 +259,8 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
       }
     }
   }
-  if (!eve_) return;
+  impl_->app->on_flow_end(f);
+  if (!eve_ || !log_flow_) return;
   ++counters_.flows_logged;
   Json j;
   j["timestamp"] = core::format_eve_time(f.first_ts);
@@ -287,6 +305,7 @@ void Worker::add_stats(Json& stats) const {
   add(fl, "evicted", fc.evicted);
   add(fl, "memcap_hits", fc.memcap_hits);
   add(fl, "logged", counters_.flows_logged);
+  impl_->app->add_stats(stats);
   Json& w = stats["worker"];
   add(w, "packets", counters_.packets);
   add(w, "checksum_bad", counters_.checksum_bad);

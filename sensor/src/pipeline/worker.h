@@ -59,6 +59,8 @@ class Worker {
   std::unique_ptr<DetectThread> detect_;
   WorkerCounters counters_;
   bool bypass_midstream_ = false;
+  bool log_alert_ = false;
+  bool log_flow_ = false;
 };
 
 }  // namespace vigil::sensor

@@ -44,6 +44,8 @@ class AppTxView {
   // True once the transaction will not change any more in both directions; lets the engine
   // forget its per-transaction marks.
   [[nodiscard]] virtual bool complete() const = 0;
+  // The negotiated TLS version for tls.version (0x0303 = TLS 1.2), 0 when not TLS.
+  [[nodiscard]] virtual uint16_t tls_version() const { return 0; }
 };
 
 struct ThresholdEntry {
@@ -126,6 +128,7 @@ class DetectEngine {
     bool has_payload = false;
     bool has_app_buffers = false;
     std::vector<uint32_t> flowbit_ids;  // parallel to Rule::flowbits names, flattened
+    std::vector<uint16_t> tls_versions; // tls.version values as wire codes
   };
   [[nodiscard]] const RuleInfo& info(uint32_t rule) const { return info_[rule]; }
 

@@ -1,0 +1,427 @@
+#include "app_layer.h"
+
+#include <deque>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "vigil/sensor/app/app_parser.h"
+#include "vigil/sensor/app/dns.h"
+#include "vigil/sensor/app/http.h"
+#include "vigil/sensor/app/tls.h"
+
+namespace vigil::sensor {
+
+using rules::AppProto;
+using rules::Buffer;
+
+namespace {
+
+// Protocol detection gives up after this many bytes in a direction without a verdict.
+constexpr uint64_t kDetectLimit = 4096;
+
+bool request_side(Buffer b) {
+  switch (b) {
+    case Buffer::HttpUri: case Buffer::HttpUriRaw: case Buffer::HttpMethod:
+    case Buffer::HttpProtocol: case Buffer::HttpRequestLine: case Buffer::HttpHost:
+    case Buffer::HttpHostRaw: case Buffer::HttpUserAgent: case Buffer::HttpRequestBody:
+    case Buffer::HttpAccept: case Buffer::HttpReferer:
+      return true;
+    default: return false;
+  }
+}
+bool response_side(Buffer b) {
+  switch (b) {
+    case Buffer::HttpStatCode: case Buffer::HttpStatMsg: case Buffer::HttpResponseLine:
+    case Buffer::HttpResponseBody:
+      return true;
+    default: return false;
+  }
+}
+bool both_sides(Buffer b) {
+  switch (b) {
+    case Buffer::HttpHeader: case Buffer::HttpHeaderRaw: case Buffer::HttpCookie:
+    case Buffer::HttpContentType: case Buffer::HttpContentLen: case Buffer::HttpStart:
+    case Buffer::FileData: case Buffer::HttpConnection:
+      return true;
+    default: return false;
+  }
+}
+
+class HttpTxView final : public AppTxView {
+ public:
+  HttpTxView(const app::HttpTx* tx, bool to_server) : tx_(tx), to_server_(to_server) {}
+  uint64_t tx_id() const override { return tx_->id(); }
+  size_t buffer_count(Buffer b) const override {
+    bool ok = to_server_ ? (request_side(b) || both_sides(b)) : (response_side(b) || both_sides(b));
+    return ok && !tx_->buffer(b, to_server_).empty() ? 1 : 0;
+  }
+  std::span<const uint8_t> buffer(Buffer b, size_t) const override { return tx_->buffer(b, to_server_); }
+  bool complete() const override { return tx_->complete(); }
+  const app::HttpTx* tx() const { return tx_; }
+
+ private:
+  const app::HttpTx* tx_;
+  bool to_server_;
+};
+
+class DnsTxView final : public AppTxView {
+ public:
+  DnsTxView(const app::DnsTx* tx, bool to_server) : tx_(tx) {
+    // dns.query inspects requests (Suricata 7: to-server only).
+    if (to_server && tx->request) queries_ = tx->query_buffers();
+  }
+  uint64_t tx_id() const override { return tx_->id; }
+  size_t buffer_count(Buffer b) const override { return b == Buffer::DnsQuery ? queries_.size() : 0; }
+  std::span<const uint8_t> buffer(Buffer b, size_t i) const override { return queries_[i]; }
+  bool complete() const override { return tx_->complete(); }
+  const app::DnsTx* tx() const { return tx_; }
+
+ private:
+  const app::DnsTx* tx_;
+  std::vector<std::span<const uint8_t>> queries_;
+};
+
+class TlsView final : public AppTxView {
+ public:
+  explicit TlsView(const app::TlsState* s) : s_(s) {}
+  uint64_t tx_id() const override { return 0; }
+  size_t buffer_count(Buffer b) const override { return s_->buffer(b).empty() ? 0 : 1; }
+  std::span<const uint8_t> buffer(Buffer b, size_t) const override { return s_->buffer(b); }
+  bool complete() const override { return s_->handshake_done(); }
+  uint16_t tls_version() const override { return s_->version(); }
+  const app::TlsState* state() const { return s_; }
+
+ private:
+  const app::TlsState* s_;
+};
+
+struct FlowAppExt final : FlowExtension {
+  AppProto proto = AppProto::Unknown;
+  bool detect_failed[2] = {false, false};
+  std::unique_ptr<app::AppParser> parser;
+  uint64_t progress[2] = {0, 0};  // stream offsets handed to the parser, per direction
+  std::set<uint64_t> http_logged;
+  std::set<uint64_t> dns_query_logged, dns_answer_logged;
+  bool tls_logged = false;
+};
+
+const char* proto_key(AppProto p) {
+  switch (p) {
+    case AppProto::Http: return "http";
+    case AppProto::Dns: return "dns";
+    case AppProto::Tls: return "tls";
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+struct AppLayer::Impl {
+  std::shared_ptr<const app::HttpEngine> http;
+  app::DnsConfig dns;
+  app::TlsConfig tls;
+  // Views handed to detection for the current packet; deques keep addresses stable.
+  std::deque<HttpTxView> http_views;
+  std::deque<DnsTxView> dns_views;
+  std::deque<TlsView> tls_views;
+  bool log_http = false, log_dns = false, log_tls = false;
+};
+
+AppLayer::AppLayer(const SensorConfig& cfg, EveWriter* eve) : impl_(std::make_unique<Impl>()), cfg_(cfg), eve_(eve) {
+  app::HttpConfig hc;
+  hc.request_body_limit = static_cast<uint32_t>(cfg.http_request_body_limit);
+  hc.response_body_limit = static_cast<uint32_t>(cfg.http_response_body_limit);
+  hc.response_decompress_layer_limit = static_cast<int>(cfg.http_decompress_layer_limit);
+  impl_->http = app::HttpEngine::create(hc);
+  for (const auto& t : cfg.eve_types) {
+    if (t == "http") impl_->log_http = true;
+    if (t == "dns") impl_->log_dns = true;
+    if (t == "tls") impl_->log_tls = true;
+  }
+}
+
+AppLayer::~AppLayer() = default;
+
+void AppLayer::on_packet(Flow& f, const Packet& p, Direction dir, TcpSession* tcp,
+                         std::vector<const AppTxView*>& txs) {
+  Impl& im = *impl_;
+  im.http_views.clear();
+  im.dns_views.clear();
+  im.tls_views.clear();
+  if (!f.app) f.app = std::make_unique<FlowAppExt>();
+  auto& ext = static_cast<FlowAppExt&>(*f.app);
+  const bool to_server = dir == Direction::ToServer;
+  const size_t d = index(dir);
+
+  auto create = [&](AppProto proto, bool over_tcp) {
+    ext.proto = proto;
+    f.app_proto = static_cast<uint8_t>(proto);
+    switch (proto) {
+      case AppProto::Http:
+        if (!cfg_.http_enabled) break;
+        ext.parser = std::make_unique<app::HttpParser>(im.http, f.client_port, f.server_port, f.first_ts);
+        ++counters_.flows_http;
+        break;
+      case AppProto::Dns:
+        if (!cfg_.dns_enabled) break;
+        if (over_tcp) ext.parser = std::make_unique<app::DnsTcpParser>(im.dns);
+        else ext.parser = std::make_unique<app::DnsUdpParser>(im.dns);
+        ++counters_.flows_dns;
+        break;
+      case AppProto::Tls:
+        if (!cfg_.tls_enabled) break;
+        ext.parser = std::make_unique<app::TlsParser>(im.tls);
+        ++counters_.flows_tls;
+        break;
+      default:
+        ++counters_.flows_failed;
+        break;
+    }
+  };
+
+  if (p.is_tcp()) {
+    if (!tcp) return;
+    if (ext.proto == AppProto::Failed || (ext.proto != AppProto::Unknown && !ext.parser)) {
+      tcp->consume(dir, StreamConsumer::kApp, tcp->stream(dir).contiguous_end());
+      return;
+    }
+    if (ext.proto == AppProto::Unknown) {
+      const StreamBuffer& sb = tcp->stream(dir);
+      if (sb.contiguous_end() > 0 && !ext.detect_failed[d]) {
+        StreamChunk first = sb.chunk(0);
+        AppProto r = first.data.empty() || first.offset != 0
+                         ? AppProto::Failed
+                         : app::detect_app_proto(first.data, to_server, 6, p.sport, p.dport);
+        if (r == AppProto::Unknown && sb.contiguous_end() > kDetectLimit) r = AppProto::Failed;
+        if (r == AppProto::Failed) {
+          ext.detect_failed[d] = true;
+          tcp->consume(dir, StreamConsumer::kApp, sb.contiguous_end());
+          ext.progress[d] = sb.contiguous_end();
+          const auto& other = tcp->stream(opposite(dir));
+          if (ext.detect_failed[1 - d] || other.contiguous_end() > kDetectLimit) create(AppProto::Failed, true);
+        } else if (r != AppProto::Unknown) {
+          create(r, true);
+          // Data already in the other direction goes in first when it came first: a client
+          // speaks first in every protocol here, so feed to-server data before to-client.
+          ext.progress[1 - d] = ext.detect_failed[1 - d] ? ext.progress[1 - d] : 0;
+        }
+      }
+    }
+    if (ext.parser) {
+      auto feed = [&](Direction fd) {
+        const StreamBuffer& sb = tcp->stream(fd);
+        uint64_t& prog = ext.progress[index(fd)];
+        uint64_t end = sb.contiguous_end();
+        while (prog < end) {
+          StreamChunk c = sb.chunk(prog);
+          if (c.empty()) break;
+          if (c.gap_len) {
+            ext.parser->on_gap(fd == Direction::ToServer, c.gap_len);
+            prog = c.offset + c.gap_len;
+          } else {
+            ext.parser->on_data(fd == Direction::ToServer, c.data, p.ts);
+            prog = c.offset + c.data.size();
+          }
+        }
+        tcp->consume(fd, StreamConsumer::kApp, prog);
+      };
+      if (!to_server && ext.progress[0] < tcp->stream(Direction::ToServer).contiguous_end()) {
+        feed(Direction::ToServer);
+      }
+      feed(dir);
+    }
+  } else if (p.is_udp()) {
+    if (ext.proto == AppProto::Unknown) {
+      AppProto r = app::detect_app_proto({p.payload, p.payload_len}, to_server, 17, p.sport, p.dport);
+      create(r == AppProto::Dns ? AppProto::Dns : AppProto::Failed, false);
+    }
+    if (ext.parser && p.payload_len) ext.parser->on_data(to_server, {p.payload, p.payload_len}, p.ts);
+  } else {
+    return;
+  }
+  if (!ext.parser) return;
+
+  switch (ext.proto) {
+    case AppProto::Http: {
+      auto* hp = static_cast<app::HttpParser*>(ext.parser.get());
+      for (const app::HttpTx* tx : hp->updated_txs()) txs.push_back(&im.http_views.emplace_back(tx, to_server));
+      break;
+    }
+    case AppProto::Dns: {
+      auto* dp = static_cast<app::DnsParserBase*>(ext.parser.get());
+      for (const app::DnsTx* tx : dp->updated_txs()) txs.push_back(&im.dns_views.emplace_back(tx, to_server));
+      break;
+    }
+    case AppProto::Tls: {
+      auto* tp = static_cast<app::TlsParser*>(ext.parser.get());
+      if (tp->updated()) txs.push_back(&im.tls_views.emplace_back(&tp->state()));
+      break;
+    }
+    default: break;
+  }
+}
+
+namespace {
+Json flow_head(const Flow& f, core::Timestamp ts, const char* type) {
+  Json j;
+  j["timestamp"] = core::format_eve_time(ts);
+  j["flow_id"] = f.id;
+  j["event_type"] = type;
+  j["src_ip"] = f.client_ip.to_string();
+  j["src_port"] = f.client_port;
+  j["dest_ip"] = f.server_ip.to_string();
+  j["dest_port"] = f.server_port;
+  j["proto"] = eve_proto_name(f.proto);
+  return j;
+}
+}  // namespace
+
+void AppLayer::after_packet(Flow& f, const Packet& p) {
+  if (!f.app) return;
+  auto& ext = static_cast<FlowAppExt&>(*f.app);
+  if (!ext.parser) return;
+  switch (ext.proto) {
+    case AppProto::Http: {
+      auto* hp = static_cast<app::HttpParser*>(ext.parser.get());
+      for (const app::HttpTx* tx : hp->updated_txs()) {
+        if (!tx->complete() || ext.http_logged.count(tx->id())) continue;
+        ext.http_logged.insert(tx->id());
+        ++counters_.http_txs;
+        if (eve_ && impl_->log_http) {
+          Json j = flow_head(f, p.ts, "http");
+          j["tx_id"] = tx->id();
+          j["http"] = Json(app::http_eve(*tx));
+          eve_->write(j);
+          ++counters_.records;
+        }
+      }
+      hp->release_completed();
+      break;
+    }
+    case AppProto::Dns: {
+      auto* dp = static_cast<app::DnsParserBase*>(ext.parser.get());
+      for (const app::DnsTx* tx : dp->updated_txs()) {
+        if (tx->request && ext.dns_query_logged.insert(tx->id).second) {
+          ++counters_.dns_txs;
+          if (eve_ && impl_->log_dns) {
+            for (const auto& q : app::dns_eve_queries(*tx)) {
+              Json j = flow_head(f, p.ts, "dns");
+              j["dns"] = Json(q);
+              eve_->write(j);
+              ++counters_.records;
+            }
+          }
+        }
+        if (tx->response && ext.dns_answer_logged.insert(tx->id).second && eve_ && impl_->log_dns) {
+          if (auto a = app::dns_eve_answer(*tx)) {
+            Json j = flow_head(f, p.ts, "dns");
+            j["dns"] = Json(*a);
+            eve_->write(j);
+            ++counters_.records;
+          }
+        }
+      }
+      dp->release_completed();
+      break;
+    }
+    case AppProto::Tls: {
+      auto* tp = static_cast<app::TlsParser*>(ext.parser.get());
+      if (!ext.tls_logged && tp->state().handshake_done()) {
+        ext.tls_logged = true;
+        ++counters_.tls_sessions;
+        if (eve_ && impl_->log_tls) {
+          Json j = flow_head(f, p.ts, "tls");
+          j["tls"] = Json(app::tls_eve(tp->state()));
+          eve_->write(j);
+          ++counters_.records;
+        }
+      }
+      break;
+    }
+    default: break;
+  }
+}
+
+void AppLayer::on_flow_end(Flow& f) {
+  if (!f.app) return;
+  auto& ext = static_cast<FlowAppExt&>(*f.app);
+  if (!ext.parser) return;
+  ext.parser->on_close();
+  core::Timestamp ts = f.last_ts;
+  switch (ext.proto) {
+    case AppProto::Http: {
+      auto* hp = static_cast<app::HttpParser*>(ext.parser.get());
+      for (const auto& tx : hp->txs()) {
+        if (!tx->request_started() || ext.http_logged.count(tx->id())) continue;
+        ext.http_logged.insert(tx->id());
+        ++counters_.http_txs;
+        if (eve_ && impl_->log_http) {
+          Json j = flow_head(f, ts, "http");
+          j["tx_id"] = tx->id();
+          j["http"] = Json(app::http_eve(*tx));
+          eve_->write(j);
+          ++counters_.records;
+        }
+      }
+      break;
+    }
+    case AppProto::Tls: {
+      auto* tp = static_cast<app::TlsParser*>(ext.parser.get());
+      if (!ext.tls_logged && tp->state().client_hello()) {
+        ext.tls_logged = true;
+        ++counters_.tls_sessions;
+        if (eve_ && impl_->log_tls) {
+          Json j = flow_head(f, ts, "tls");
+          j["tls"] = Json(app::tls_eve(tp->state()));
+          eve_->write(j);
+          ++counters_.records;
+        }
+      }
+      break;
+    }
+    default: break;
+  }
+}
+
+bool AppLayer::alert_metadata(const Flow& f, const AppTxView* tx, std::string& key, Json& value) const {
+  if (tx) {
+    if (auto* h = dynamic_cast<const HttpTxView*>(tx)) {
+      key = "http";
+      value = Json(app::http_eve(*h->tx()));
+      return true;
+    }
+    if (auto* d = dynamic_cast<const DnsTxView*>(tx)) {
+      auto qs = app::dns_eve_queries(*d->tx());
+      if (qs.empty()) return false;
+      key = "dns";
+      value = Json(qs.front());
+      return true;
+    }
+  }
+  if (!f.app) return false;
+  const auto& ext = static_cast<const FlowAppExt&>(*f.app);
+  if (ext.proto == AppProto::Tls && ext.parser) {
+    key = "tls";
+    value = Json(app::tls_eve(static_cast<const app::TlsParser&>(*ext.parser).state()));
+    return true;
+  }
+  return false;
+}
+
+void AppLayer::add_stats(Json& stats) const {
+  auto add = [](Json& obj, const char* k, uint64_t v) {
+    obj[k] = (obj.contains(k) ? obj[k].get<uint64_t>() : 0) + v;
+  };
+  Json& a = stats["app_layer"];
+  add(a, "flows_http", counters_.flows_http);
+  add(a, "flows_dns", counters_.flows_dns);
+  add(a, "flows_tls", counters_.flows_tls);
+  add(a, "flows_failed", counters_.flows_failed);
+  add(a, "http_txs", counters_.http_txs);
+  add(a, "dns_txs", counters_.dns_txs);
+  add(a, "tls_sessions", counters_.tls_sessions);
+  add(a, "records", counters_.records);
+}
+
+}  // namespace vigil::sensor

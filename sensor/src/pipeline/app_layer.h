@@ -1,0 +1,57 @@
+// The worker's application layer: picks a parser per flow by content (app::detect_app_proto),
+// feeds it in-order stream bytes (TCP) or datagrams (UDP), and exposes the transactions a packet
+// updated to detection as AppTxViews. It also writes the protocol EVE records (http, dns, tls)
+// and supplies the app-layer object attached to alerts.
+//
+// Direction: request-side buffers are inspected on packets to the server, response-side ones on
+// packets to the client, each on the packet that completed them.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "vigil/sensor/config.h"
+#include "vigil/sensor/detect.h"
+#include "vigil/sensor/eve.h"
+#include "vigil/sensor/flow.h"
+#include "vigil/sensor/stream.h"
+
+namespace vigil::sensor {
+
+struct AppCounters {
+  uint64_t flows_http = 0, flows_dns = 0, flows_tls = 0, flows_failed = 0;
+  uint64_t http_txs = 0, dns_txs = 0, tls_sessions = 0;
+  uint64_t records = 0;
+};
+
+class AppLayer {
+ public:
+  AppLayer(const SensorConfig& cfg, EveWriter* eve);
+  ~AppLayer();
+
+  // Feeds what `p` brought to the flow's parser (creating it once the protocol is known) and
+  // fills `txs` with views of the transactions it updated in `dir`. Views stay valid until the
+  // next call for any flow.
+  void on_packet(Flow& f, const Packet& p, Direction dir, TcpSession* tcp,
+                 std::vector<const AppTxView*>& txs);
+  // After detection of the packet: writes protocol records that are complete and frees them.
+  void after_packet(Flow& f, const Packet& p);
+  // The flow ends: closes the parser, logs what is left.
+  void on_flow_end(Flow& f);
+
+  // The app-layer object for an alert that matched `tx` (or the flow's latest state): key
+  // ("http", "dns", "tls") and value. Returns false when there is none.
+  bool alert_metadata(const Flow& f, const AppTxView* tx, std::string& key, Json& value) const;
+
+  [[nodiscard]] const AppCounters& counters() const { return counters_; }
+  void add_stats(Json& stats) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  const SensorConfig& cfg_;
+  EveWriter* eve_;
+  AppCounters counters_;
+};
+
+}  // namespace vigil::sensor
