@@ -97,7 +97,7 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
   if (c.server_secret_key.empty()) return make_error("missing server_key_file (make one with vigil-keygen)", path);
 
   try {
-    if (sensors && !sensors.IsSequence()) return make_error("expected a list", path + ": key 'sensors'");
+    if (sensors.IsDefined() && !sensors.IsNull() && !sensors.IsSequence()) return make_error("expected a list", path + ": key 'sensors'");
     size_t i = 0;
     for (const auto& n : sensors) {
       std::string where = path + ": sensors[" + std::to_string(i++) + "]";
@@ -117,7 +117,7 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
       if (s.public_key.size() != 40) return make_error("expected a 40-character Z85 public key", where + ": key 'public_key'");
       c.sensors.push_back(std::move(s));
     }
-    if (tenants && !tenants.IsSequence()) return make_error("expected a list", path + ": key 'tenants'");
+    if (tenants.IsDefined() && !tenants.IsNull() && !tenants.IsSequence()) return make_error("expected a list", path + ": key 'tenants'");
     i = 0;
     for (const auto& n : tenants) {
       std::string where = path + ": tenants[" + std::to_string(i++) + "]";
