@@ -1,0 +1,118 @@
+// Alert query latency (issue 4): fills a store with --alerts alerts spread over 30 days, 20
+// tenants and 50,000 source addresses, then times --queries queries "one day + source or
+// destination IP + tenant" and "one hour + tenant + severity", p50/p99.
+//
+//   store_query_bench [--alerts N] [--queries Q] [--dir PATH]   (the issue's target is 10,000,000)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "vigil/store/store.h"
+
+using namespace vigil;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t alerts = 200000, queries = 2000;
+  std::string dir;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--alerts")) alerts = std::strtoull(argv[i + 1], nullptr, 10);
+    if (!std::strcmp(argv[i], "--queries")) queries = std::strtoull(argv[i + 1], nullptr, 10);
+    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+  }
+  std::random_device rd;
+  bool temp = dir.empty();
+  if (temp) dir = (std::filesystem::temp_directory_path() / ("vigil-query-bench-" + std::to_string(rd()))).string();
+  store::StoreOptions so;
+  so.path = dir;
+  so.sync = false;  // loading only; the queries are what is measured
+  auto st = store::Store::open(so);
+  if (!st) {
+    std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
+    return 1;
+  }
+  const int64_t t0 = 1767225600000000LL, span = 30LL * 86400 * 1000000;
+  const uint32_t kSources = 50000, kTenants = 20;
+  std::mt19937_64 rng(42);
+  auto load_start = Clock::now();
+  store::CommitBatch b;
+  for (size_t i = 0; i < alerts; ++i) {
+    core::Alert a;
+    int64_t t = t0 + static_cast<int64_t>(rng() % static_cast<uint64_t>(span));
+    a.id = {t, rng()};
+    a.tenant = "tenant-" + std::to_string(rng() % kTenants);
+    a.sensor = "s1";
+    a.rule = "aggregate";
+    a.severity = static_cast<uint8_t>(1 + rng() % 4);
+    a.gid = 1;
+    a.sid = 2000000 + static_cast<uint32_t>(rng() % 500);
+    a.signature = "ET BENCH signature";
+    a.flow.src_ip = core::IpAddress::v4(0x0a000000u + static_cast<uint32_t>(rng() % kSources));
+    a.flow.dst_ip = core::IpAddress::v4(0xc0a80000u + static_cast<uint32_t>(rng() % 1000));
+    a.flow.proto = 6;
+    a.first_seen = a.last_seen = a.updated = {t};
+    a.count = 1;
+    b.put_alert(a, nullptr);
+    if (b.count() >= 20000) {
+      if (!(*st)->commit(b)) return 1;
+      b.clear();
+    }
+  }
+  if (!(*st)->commit(b)) return 1;
+  double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
+  std::printf("store_query_bench: %zu alerts loaded in %.1f s (%.0f alerts/s)\n", alerts, load_s,
+              static_cast<double>(alerts) / load_s);
+
+  std::vector<double> ip_lat, sev_lat;
+  size_t ip_rows = 0, sev_rows = 0;
+  uint64_t max_scanned = 0;
+  for (size_t q = 0; q < queries; ++q) {
+    store::AlertQuery a;
+    a.from.usec = t0 + static_cast<int64_t>(rng() % static_cast<uint64_t>(span - 86400LL * 1000000));
+    a.to.usec = a.from.usec + 86400LL * 1000000;
+    a.ip = core::IpAddress::v4(0x0a000000u + static_cast<uint32_t>(rng() % kSources));
+    a.tenant = "tenant-" + std::to_string(rng() % kTenants);
+    store::QueryStats stats;
+    auto t = Clock::now();
+    auto r = (*st)->query_alerts(a, &stats);
+    ip_lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+    if (!r) return 1;
+    ip_rows += r->size();
+    max_scanned = std::max(max_scanned, stats.index_entries);
+
+    store::AlertQuery s;
+    s.from.usec = t0 + static_cast<int64_t>(rng() % static_cast<uint64_t>(span - 3600LL * 1000000));
+    s.to.usec = s.from.usec + 3600LL * 1000000;
+    s.tenant = "tenant-" + std::to_string(rng() % kTenants);
+    s.max_severity = 1;
+    s.limit = 100;
+    t = Clock::now();
+    auto r2 = (*st)->query_alerts(s, &stats);
+    sev_lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+    if (!r2) return 1;
+    sev_rows += r2->size();
+  }
+  std::printf("time range (1 day) + IP + tenant: p50 %.3f ms, p99 %.3f ms over %zu queries (%zu rows, at most %lu index "
+              "entries read by one query; target p99 <= 50 ms)\n",
+              pct(ip_lat, 0.5), pct(ip_lat, 0.99), queries, ip_rows, static_cast<unsigned long>(max_scanned));
+  std::printf("time range (1 hour) + tenant + severity 1, limit 100: p50 %.3f ms, p99 %.3f ms (%zu rows)\n",
+              pct(sev_lat, 0.5), pct(sev_lat, 0.99), sev_rows);
+  st->reset();
+  if (temp) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  return 0;
+}
