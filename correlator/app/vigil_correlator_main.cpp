@@ -50,6 +50,7 @@ std::optional<core::Timestamp> parse_time(const std::string& s) {
 
 int main(int argc, char** argv) {
   CLI::App app{"vigil-correlator: events to alerts and incidents"};
+  app.fallthrough();  // -c may follow the subcommand
   std::string config_path;
   app.add_option("-c,--config", config_path, "correlator.yaml");
   std::string log_level;
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "validate the config, rules and intel lists");
   auto* query = app.add_subcommand("query", "print stored records as JSON lines");
   query->require_subcommand(1);
+  query->fallthrough();
   std::string from, to, tenant, ip, src, dst, status, assignee;
   uint32_t sid = 0, gid = 1;
   int severity = 0;
