@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "vigil/core/config.h"
+#include "vigil/core/ip.h"
 
 namespace vigil::sensor {
 
@@ -64,6 +65,10 @@ core::Status parse_sensor_config(const YAML::Node& root, const std::string& sour
                                     "macos", "windows", "windows2k3", "vista"};
   for (const char* pol : kPolicies) {
     for (const auto& addr : r.get_string_list(std::string("host-os-policy.") + pol)) {
+      if (!core::Cidr::parse(addr)) {
+        return core::make_error("not an address or CIDR block: '" + addr + "'",
+                                source + ": key 'host-os-policy." + pol + "'");
+      }
       out.host_os_policy.emplace_back(pol, addr);
     }
   }

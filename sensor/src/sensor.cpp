@@ -143,6 +143,11 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(SensorOptions opts) {
   }
   im.log->info("{} rules loaded, {} rejected; parse {:.2f} s, compile {:.2f} s", loaded, failed, load_s,
                compile_s);
+  im.log->debug("rules without fast pattern met by every packet: tcp {} udp {} icmp {} other {}; "
+                "ip-only unindexed: tcp {} udp {} icmp {} other {}",
+                report.unfiltered_generic[0], report.unfiltered_generic[1], report.unfiltered_generic[2],
+                report.unfiltered_generic[3], report.iponly_generic[0], report.iponly_generic[1],
+                report.iponly_generic[2], report.iponly_generic[3]);
   Json by_reason = Json::object();
   for (const auto& [reason, n] : set.rejected_by_reason()) by_reason[reason] = n;
   for (const auto& err : report.compile.rejected) {

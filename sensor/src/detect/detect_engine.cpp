@@ -5,6 +5,8 @@
 #include "vigil/core/log.h"
 #include "vigil/sensor/detect.h"
 
+#include "rule_index.h"
+
 namespace vigil::sensor {
 
 using rules::Action;
@@ -221,6 +223,12 @@ bool threshold_step(ThresholdEntry& e, bool fresh, int64_t now_us, const Rule& r
 
 }  // namespace
 
+struct DetectEngine::Unfiltered {
+  detail::AddressIndex iponly[5];  // IP-only rules: first packet of each flow direction
+  detail::AddressIndex by_addr[5];  // other rules narrowed by an address list
+  detail::PortIndex ports[5];       // the rest, by port where possible
+};
+
 DetectEngine::~DetectEngine() = default;
 
 core::Result<std::unique_ptr<DetectEngine>> DetectEngine::build(std::vector<Rule> rule_list,
@@ -294,19 +302,28 @@ core::Result<std::unique_ptr<DetectEngine>> DetectEngine::build(std::vector<Rule
   e->compiled_ = std::move(compiled.value());
   e->info_ = std::move(info);
 
+  std::vector<uint32_t> iponly[5], others[5];
   for (uint32_t i : e->compiled_->unfiltered_rules()) {
     if (!e->compiled_->rule_ok(i)) continue;
     uint8_t m = e->info_[i].proto_mask;
-    if (m & kMaskTcp) e->unfiltered_[kGroupTcp].push_back(i);
-    if (m & kMaskUdp) e->unfiltered_[kGroupUdp].push_back(i);
-    if (m & (kMaskIcmp4 | kMaskIcmp6)) e->unfiltered_[kGroupIcmp].push_back(i);
-    if (m & kMaskOther) e->unfiltered_[kGroupOther].push_back(i);
+    auto& dest = e->info_[i].ip_only ? iponly : others;
+    if (m & kMaskTcp) dest[kGroupTcp].push_back(i);
+    if (m & kMaskUdp) dest[kGroupUdp].push_back(i);
+    if (m & (kMaskIcmp4 | kMaskIcmp6)) dest[kGroupIcmp].push_back(i);
+    // IP rules also meet fragments and protocols without their own group.
+    if ((m & kMaskOther) || e->compiled_->rules()[i].proto == Proto::Ip) dest[kGroupOther].push_back(i);
   }
-  for (auto& group : e->unfiltered_) {
-    std::sort(group.begin(), group.end(),
-              [&](uint32_t a, uint32_t b) { return e->info_[a].order < e->info_[b].order; });
+  e->unfiltered_ = std::make_unique<Unfiltered>();
+  for (int g = 0; g < 5; ++g) {
+    e->unfiltered_->iponly[g].build(e->compiled_->rules(), iponly[g], true);
+    auto rest = e->unfiltered_->by_addr[g].build(e->compiled_->rules(), others[g], false);
+    e->unfiltered_->ports[g].build(e->compiled_->rules(), rest);
   }
   if (report) {
+    for (int g = 0; g < 5; ++g) {
+      report->unfiltered_generic[g] = e->unfiltered_->ports[g].generic_count();
+      report->iponly_generic[g] = e->unfiltered_->iponly[g].generic_count();
+    }
     report->compile = std::move(build_report);
     report->rules = e->compiled_->rules().size();
     report->flowbit_names = e->flowbit_count_;
@@ -348,8 +365,12 @@ void DetectThread::inspect(const DetectPacket& in, std::vector<Alert>& out) {
   const auto& compiled = engine_.compiled();
 
   candidates_.clear();
-  const auto& unfiltered = engine_.unfiltered_[group];
-  candidates_.insert(candidates_.end(), unfiltered.begin(), unfiltered.end());
+  // IP-only rules look at the first packet of each flow direction only.
+  if (!in.flow || !in.flow->seen_direction[in.to_server ? 0 : 1]) {
+    engine_.unfiltered_->iponly[group].candidates(p, candidates_);
+  }
+  engine_.unfiltered_->by_addr[group].candidates(p, candidates_);
+  engine_.unfiltered_->ports[group].candidates(p, candidates_);
 
   auto scan = [&](Buffer b, std::span<const uint8_t> data) {
     if (data.empty()) return;

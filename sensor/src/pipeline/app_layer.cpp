@@ -106,14 +106,6 @@ struct FlowAppExt final : FlowExtension {
   bool tls_logged = false;
 };
 
-const char* proto_key(AppProto p) {
-  switch (p) {
-    case AppProto::Http: return "http";
-    case AppProto::Dns: return "dns";
-    case AppProto::Tls: return "tls";
-    default: return nullptr;
-  }
-}
 
 }  // namespace
 

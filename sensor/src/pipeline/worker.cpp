@@ -92,6 +92,8 @@ Worker::Worker(const SensorConfig& cfg, const DetectEngine& engine, EveWriter* e
   sc.midstream = cfg.stream_midstream;
   sc.reassembly_depth = cfg.reassembly_depth;
   sc.memcap = cfg.reassembly_memcap;
+  // Names and addresses were validated when the config was parsed.
+  for (const auto& [policy, addr] : cfg.host_os_policy) (void)sc.add_host_policy(policy, addr);
   impl_->streams = std::make_unique<StreamTracker>(sc);
   impl_->app = std::make_unique<AppLayer>(cfg, eve);
   impl_->alerts.reserve(64);
@@ -147,6 +149,11 @@ void Worker::process(Packet& p) {
       impl_->txs.clear();
       impl_->app->on_packet(*flow, p, dir, tcp, impl_->txs);
       in.txs = impl_->txs;
+    } else if (tcp) {
+      // A passed flow is not inspected any more: let its stream memory go.
+      uint64_t end = tcp->stream(dir).contiguous_end();
+      tcp->consume(dir, StreamConsumer::kApp, end);
+      tcp->consume(dir, StreamConsumer::kDetect, end);
     }
     in.app_proto = static_cast<rules::AppProto>(flow->app_proto);
     if (tcp) {

@@ -102,9 +102,17 @@ struct DetectBuildReport {
   rules::hs::BuildReport compile;
   size_t rules = 0;
   size_t flowbit_names = 0;
+  // Rules without a fast pattern that every packet of a protocol group (tcp, udp, icmp, other)
+  // meets because neither a port nor an address narrows them.
+  size_t unfiltered_generic[5] = {};
+  size_t iponly_generic[5] = {};
 };
 
 class DetectThread;
+namespace detail {
+class IpOnlyIndex;
+class PortIndex;
+}  // namespace detail
 
 class DetectEngine {
  public:
@@ -140,8 +148,10 @@ class DetectEngine {
   DetectOptions opts_;
   std::vector<RuleInfo> info_;
   size_t flowbit_count_ = 0;
-  // Rules without a fast pattern, per protocol group (see proto_group()), in signature order.
-  std::vector<uint32_t> unfiltered_[5];
+  // Rules without a fast pattern, per protocol group (see proto_group()): IP-only rules by
+  // address, the others by port.
+  struct Unfiltered;
+  std::unique_ptr<Unfiltered> unfiltered_;
   // Global thresholds (by_src/by_dst/by_both/by_rule) are shared by all workers so that results
   // do not depend on how flows were spread; they are touched only after a rule fully matched.
   mutable std::mutex threshold_mu_;
