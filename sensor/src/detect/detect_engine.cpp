@@ -296,11 +296,23 @@ core::Result<std::unique_ptr<DetectEngine>> DetectEngine::build(std::vector<Rule
   }
   e->flowbit_count_ = flowbit_ids.size();
 
+  std::vector<Rule> packet_rules;
+  for (uint32_t i = 0; i < rule_list.size(); ++i) {
+    if (info[i].has_payload && info[i].require_packet) {
+      packet_rules.push_back(rule_list[i]);
+      e->packet_map_.push_back(i);
+    }
+  }
   rules::hs::BuildReport build_report;
   auto compiled = rules::hs::CompiledRules::build(std::move(rule_list), &build_report);
   if (!compiled.ok()) return compiled.error();
   e->compiled_ = std::move(compiled.value());
   e->info_ = std::move(info);
+  if (!packet_rules.empty()) {
+    auto pc = rules::hs::CompiledRules::build(std::move(packet_rules));
+    if (!pc.ok()) return pc.error();
+    e->packet_compiled_ = std::move(pc.value());
+  }
 
   std::vector<uint32_t> iponly[5], others[5];
   for (uint32_t i : e->compiled_->unfiltered_rules()) {
@@ -334,7 +346,13 @@ core::Result<std::unique_ptr<DetectEngine>> DetectEngine::build(std::vector<Rule
 core::Result<std::unique_ptr<DetectThread>> DetectThread::create(const DetectEngine& engine) {
   auto scratch = engine.compiled().make_scratch();
   if (!scratch.ok()) return scratch.error();
-  return std::unique_ptr<DetectThread>(new DetectThread(engine, std::move(scratch.value())));
+  std::unique_ptr<DetectThread> t(new DetectThread(engine, std::move(scratch.value())));
+  if (engine.packet_compiled_) {
+    auto ps = engine.packet_compiled_->make_scratch();
+    if (!ps.ok()) return ps.error();
+    t->packet_scratch_.emplace(std::move(ps.value()));
+  }
+  return t;
 }
 
 DetectThread::DetectThread(const DetectEngine& engine, rules::hs::Scratch scratch)
@@ -378,7 +396,21 @@ void DetectThread::inspect(const DetectPacket& in, std::vector<Alert>& out) {
     if (!compiled.scan(scratch_, b, data, hits_)) ++counters_.scan_errors;
     candidates_.insert(candidates_.end(), hits_.begin(), hits_.end());
   };
-  if (p.payload_len > 0) scan(Buffer::Payload, {p.payload, p.payload_len});
+  if (p.payload_len > 0) {
+    if (in.stream_added && p.is_tcp()) {
+      // The bytes will be (or were) scanned as stream data; only rules that need the packet
+      // itself are looked for here.
+      if (engine_.packet_compiled_) {
+        hits_.clear();
+        if (!engine_.packet_compiled_->scan(*packet_scratch_, Buffer::Payload, {p.payload, p.payload_len}, hits_)) {
+          ++counters_.scan_errors;
+        }
+        for (uint32_t local : hits_) candidates_.push_back(engine_.packet_map_[local]);
+      }
+    } else {
+      scan(Buffer::Payload, {p.payload, p.payload_len});
+    }
+  }
   if (!in.stream.empty()) scan(Buffer::Payload, in.stream);
   for (const AppTxView* tx : in.txs) {
     for (int b = 1; b < rules::kBufferCount; ++b) {

@@ -255,17 +255,21 @@ void AppLayer::on_packet(Flow& f, const Packet& p, Direction dir, TcpSession* tc
 }
 
 namespace {
-Json flow_head(const Flow& f, core::Timestamp ts, const char* type) {
-  Json j;
-  j["timestamp"] = core::format_eve_time(ts);
-  j["flow_id"] = f.id;
-  j["event_type"] = type;
-  j["src_ip"] = f.client_ip.to_string();
-  j["src_port"] = f.client_port;
-  j["dest_ip"] = f.server_ip.to_string();
-  j["dest_port"] = f.server_port;
-  j["proto"] = eve_proto_name(f.proto);
-  return j;
+EveLine flow_head(const Flow& f, core::Timestamp ts, const char* type) {
+  EveLine l;
+  l.str("timestamp", core::format_eve_time(ts))
+      .num("flow_id", f.id)
+      .str("event_type", type)
+      .str("src_ip", f.client_ip.to_string())
+      .num("src_port", f.client_port)
+      .str("dest_ip", f.server_ip.to_string())
+      .num("dest_port", f.server_port)
+      .str("proto", eve_proto_name(f.proto));
+  return l;
+}
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 }  // namespace
 
@@ -281,10 +285,9 @@ void AppLayer::after_packet(Flow& f, const Packet& p) {
         ext.http_logged.insert(tx->id());
         ++counters_.http_txs;
         if (eve_ && impl_->log_http) {
-          Json j = flow_head(f, p.ts, "http");
-          j["tx_id"] = tx->id();
-          j["http"] = Json(app::http_eve(*tx));
-          eve_->write(j);
+          EveLine l = flow_head(f, p.ts, "http");
+          l.num("tx_id", tx->id()).raw("http", dump(app::http_eve(*tx)));
+          eve_->write_line(l.finish());
           ++counters_.records;
         }
       }
@@ -298,18 +301,18 @@ void AppLayer::after_packet(Flow& f, const Packet& p) {
           ++counters_.dns_txs;
           if (eve_ && impl_->log_dns) {
             for (const auto& q : app::dns_eve_queries(*tx)) {
-              Json j = flow_head(f, p.ts, "dns");
-              j["dns"] = Json(q);
-              eve_->write(j);
+              EveLine l = flow_head(f, p.ts, "dns");
+              l.raw("dns", dump(q));
+              eve_->write_line(l.finish());
               ++counters_.records;
             }
           }
         }
         if (tx->response && ext.dns_answer_logged.insert(tx->id).second && eve_ && impl_->log_dns) {
           if (auto a = app::dns_eve_answer(*tx)) {
-            Json j = flow_head(f, p.ts, "dns");
-            j["dns"] = Json(*a);
-            eve_->write(j);
+            EveLine l = flow_head(f, p.ts, "dns");
+            l.raw("dns", dump(*a));
+            eve_->write_line(l.finish());
             ++counters_.records;
           }
         }
@@ -323,9 +326,9 @@ void AppLayer::after_packet(Flow& f, const Packet& p) {
         ext.tls_logged = true;
         ++counters_.tls_sessions;
         if (eve_ && impl_->log_tls) {
-          Json j = flow_head(f, p.ts, "tls");
-          j["tls"] = Json(app::tls_eve(tp->state()));
-          eve_->write(j);
+          EveLine l = flow_head(f, p.ts, "tls");
+          l.raw("tls", dump(app::tls_eve(tp->state())));
+          eve_->write_line(l.finish());
           ++counters_.records;
         }
       }
@@ -349,10 +352,9 @@ void AppLayer::on_flow_end(Flow& f) {
         ext.http_logged.insert(tx->id());
         ++counters_.http_txs;
         if (eve_ && impl_->log_http) {
-          Json j = flow_head(f, ts, "http");
-          j["tx_id"] = tx->id();
-          j["http"] = Json(app::http_eve(*tx));
-          eve_->write(j);
+          EveLine l = flow_head(f, ts, "http");
+          l.num("tx_id", tx->id()).raw("http", dump(app::http_eve(*tx)));
+          eve_->write_line(l.finish());
           ++counters_.records;
         }
       }
@@ -364,9 +366,9 @@ void AppLayer::on_flow_end(Flow& f) {
         ext.tls_logged = true;
         ++counters_.tls_sessions;
         if (eve_ && impl_->log_tls) {
-          Json j = flow_head(f, ts, "tls");
-          j["tls"] = Json(app::tls_eve(tp->state()));
-          eve_->write(j);
+          EveLine l = flow_head(f, ts, "tls");
+          l.raw("tls", dump(app::tls_eve(tp->state())));
+          eve_->write_line(l.finish());
           ++counters_.records;
         }
       }
@@ -376,18 +378,18 @@ void AppLayer::on_flow_end(Flow& f) {
   }
 }
 
-bool AppLayer::alert_metadata(const Flow& f, const AppTxView* tx, std::string& key, Json& value) const {
+bool AppLayer::alert_metadata(const Flow& f, const AppTxView* tx, std::string& key, std::string& value) const {
   if (tx) {
     if (auto* h = dynamic_cast<const HttpTxView*>(tx)) {
       key = "http";
-      value = Json(app::http_eve(*h->tx()));
+      value = dump(app::http_eve(*h->tx()));
       return true;
     }
     if (auto* d = dynamic_cast<const DnsTxView*>(tx)) {
       auto qs = app::dns_eve_queries(*d->tx());
       if (qs.empty()) return false;
       key = "dns";
-      value = Json(qs.front());
+      value = dump(qs.front());
       return true;
     }
   }
@@ -395,7 +397,7 @@ bool AppLayer::alert_metadata(const Flow& f, const AppTxView* tx, std::string& k
   const auto& ext = static_cast<const FlowAppExt&>(*f.app);
   if (ext.proto == AppProto::Tls && ext.parser) {
     key = "tls";
-    value = Json(app::tls_eve(static_cast<const app::TlsParser&>(*ext.parser).state()));
+    value = dump(app::tls_eve(static_cast<const app::TlsParser&>(*ext.parser).state()));
     return true;
   }
   return false;

@@ -39,9 +39,9 @@ class AppLayer {
   // The flow ends: closes the parser, logs what is left.
   void on_flow_end(Flow& f);
 
-  // The app-layer object for an alert that matched `tx` (or the flow's latest state): key
-  // ("http", "dns", "tls") and value. Returns false when there is none.
-  bool alert_metadata(const Flow& f, const AppTxView* tx, std::string& key, Json& value) const;
+  // The app-layer object for an alert that matched `tx` (or the flow's TLS state): key
+  // ("http", "dns", "tls") and the object as JSON text. Returns false when there is none.
+  bool alert_metadata(const Flow& f, const AppTxView* tx, std::string& key, std::string& json) const;
 
   [[nodiscard]] const AppCounters& counters() const { return counters_; }
   void add_stats(Json& stats) const;

@@ -190,31 +190,30 @@ void Worker::run_detect(const Packet& p, Flow* flow, const DetectPacket& in) {
       const auto& rules = engine_.rules();
       for (const Alert& a : alerts) {
         const rules::Rule& r = rules[a.rule];
-        Json j = eve_packet_head(p, "alert", in.flow_id);
-        if (flow) j["direction"] = in.to_server ? "to_server" : "to_client";
-        Json al;
-        al["action"] = "allowed";
-        al["gid"] = r.gid;
-        al["signature_id"] = r.sid;
-        al["rev"] = r.rev;
-        al["signature"] = r.msg;
-        al["category"] = r.category;
-        al["severity"] = r.priority;
-        j["alert"] = std::move(al);
-        if (const char* ap = app_proto_name(in.app_proto)) j["app_proto"] = ap;
-        std::string key;
-        Json meta;
-        if (flow && impl_->app->alert_metadata(*flow, a.tx, key, meta)) j[key] = std::move(meta);
+        EveLine l = eve_packet_line(p, "alert", in.flow_id);
+        if (flow) l.str("direction", in.to_server ? "to_server" : "to_client");
+        l.begin("alert")
+            .str("action", "allowed")
+            .num("gid", r.gid)
+            .num("signature_id", r.sid)
+            .num("rev", r.rev)
+            .str("signature", r.msg)
+            .str("category", r.category)
+            .num("severity", static_cast<uint64_t>(r.priority))
+            .end();
+        if (const char* ap = app_proto_name(in.app_proto)) l.str("app_proto", ap);
+        std::string key, meta;
+        if (flow && impl_->app->alert_metadata(*flow, a.tx, key, meta)) l.raw(key, meta);
         if (flow) {
-          Json f;
-          f["pkts_toserver"] = flow->packets[0];
-          f["pkts_toclient"] = flow->packets[1];
-          f["bytes_toserver"] = flow->bytes[0];
-          f["bytes_toclient"] = flow->bytes[1];
-          f["start"] = core::format_eve_time(flow->first_ts);
-          j["flow"] = std::move(f);
+          l.begin("flow")
+              .num("pkts_toserver", flow->packets[0])
+              .num("pkts_toclient", flow->packets[1])
+              .num("bytes_toserver", flow->bytes[0])
+              .num("bytes_toclient", flow->bytes[1])
+              .str("start", core::format_eve_time(flow->first_ts))
+              .end();
         }
-        eve_->write(j);
+        eve_->write_line(l.finish());
       }
     }
   }
@@ -269,30 +268,31 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
   impl_->app->on_flow_end(f);
   if (!eve_ || !log_flow_) return;
   ++counters_.flows_logged;
-  Json j;
-  j["timestamp"] = core::format_eve_time(f.first_ts);
-  j["flow_id"] = f.id;
-  j["event_type"] = "flow";
-  j["src_ip"] = f.client_ip.to_string();
+  EveLine l;
+  l.str("timestamp", core::format_eve_time(f.first_ts))
+      .num("flow_id", f.id)
+      .str("event_type", "flow")
+      .str("src_ip", f.client_ip.to_string());
   bool ports = f.proto == 6 || f.proto == 17 || f.proto == 132;
-  if (ports) j["src_port"] = f.client_port;
-  j["dest_ip"] = f.server_ip.to_string();
-  if (ports) j["dest_port"] = f.server_port;
-  j["proto"] = eve_proto_name(f.proto);
-  if (const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto))) j["app_proto"] = ap;
-  Json fl;
-  fl["pkts_toserver"] = f.packets[0];
-  fl["pkts_toclient"] = f.packets[1];
-  fl["bytes_toserver"] = f.bytes[0];
-  fl["bytes_toclient"] = f.bytes[1];
-  fl["start"] = core::format_eve_time(f.first_ts);
-  fl["end"] = core::format_eve_time(f.last_ts);
-  fl["age"] = f.last_ts.seconds() - f.first_ts.seconds();
-  fl["state"] = state_name(f.state);
-  fl["reason"] = std::string(to_string(reason));
-  fl["alerted"] = ext && ext->alerted;
-  j["flow"] = std::move(fl);
-  eve_->write(j);
+  if (ports) l.num("src_port", f.client_port);
+  l.str("dest_ip", f.server_ip.to_string());
+  if (ports) l.num("dest_port", f.server_port);
+  l.str("proto", eve_proto_name(f.proto));
+  if (const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto))) l.str("app_proto", ap);
+  auto* fext = static_cast<FlowDetectExt*>(f.detect.get());
+  l.begin("flow")
+      .num("pkts_toserver", f.packets[0])
+      .num("pkts_toclient", f.packets[1])
+      .num("bytes_toserver", f.bytes[0])
+      .num("bytes_toclient", f.bytes[1])
+      .str("start", core::format_eve_time(f.first_ts))
+      .str("end", core::format_eve_time(f.last_ts))
+      .num("age", static_cast<uint64_t>(std::max<int64_t>(0, f.last_ts.seconds() - f.first_ts.seconds())))
+      .str("state", state_name(f.state))
+      .str("reason", to_string(reason))
+      .boolean("alerted", fext && fext->alerted)
+      .end();
+  eve_->write_line(l.finish());
 }
 
 void Worker::add_stats(Json& stats) const {

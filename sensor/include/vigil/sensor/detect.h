@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -145,6 +146,11 @@ class DetectEngine {
   DetectEngine() = default;
 
   std::unique_ptr<rules::hs::CompiledRules> compiled_;
+  // Payload rules that must see the packet itself even when its bytes went into the TCP stream
+  // (dsize, tcp-pkt, flow:no_stream): a second, small database so that such packets are not
+  // scanned twice (Suricata keeps separate packet and stream prefilters for the same reason).
+  std::unique_ptr<rules::hs::CompiledRules> packet_compiled_;
+  std::vector<uint32_t> packet_map_;  // packet_compiled_ index -> compiled_ index
   DetectOptions opts_;
   std::vector<RuleInfo> info_;
   size_t flowbit_count_ = 0;
@@ -188,6 +194,7 @@ class DetectThread {
 
   const DetectEngine& engine_;
   rules::hs::Scratch scratch_;
+  std::optional<rules::hs::Scratch> packet_scratch_;
   std::vector<uint32_t> candidates_;
   std::vector<uint32_t> hits_;
   DetectCounters counters_;
