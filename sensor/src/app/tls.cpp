@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -397,6 +398,101 @@ void TlsParser::on_handshake(int d, uint8_t type, std::span<const uint8_t> body)
   }
 }
 
+namespace {
+
+// A DER element: its tag, its whole encoding and its contents.
+struct Der {
+  uint8_t tag = 0;
+  std::span<const uint8_t> whole;
+  std::span<const uint8_t> content;
+};
+
+// Reads the element at the front of `in` and advances past it. Low tag numbers only (all the
+// certificate fields we read use them); definite lengths up to 4 bytes.
+std::optional<Der> der_next(std::span<const uint8_t>& in) {
+  if (in.size() < 2) return std::nullopt;
+  Der d;
+  d.tag = in[0];
+  size_t len = in[1];
+  size_t hdr = 2;
+  if (len & 0x80) {
+    size_t n = len & 0x7f;
+    if (n == 0 || n > 4 || in.size() < 2 + n) return std::nullopt;
+    len = 0;
+    for (size_t i = 0; i < n; ++i) len = (len << 8) | in[2 + i];
+    hdr = 2 + n;
+  }
+  if (in.size() - hdr < len) return std::nullopt;
+  d.whole = in.first(hdr + len);
+  d.content = in.subspan(hdr, len);
+  in = in.subspan(hdr + len);
+  return d;
+}
+
+struct TbsFields {
+  std::span<const uint8_t> serial;      // INTEGER contents
+  std::span<const uint8_t> issuer;      // Name, whole DER
+  std::span<const uint8_t> not_before;  // Time, whole DER
+  std::span<const uint8_t> not_after;
+  std::span<const uint8_t> subject;
+  std::span<const uint8_t> san;         // GeneralNames DER (extnValue contents), may be empty
+};
+
+// Walks Certificate -> TBSCertificate (RFC 5280 4.1) to the fields we log.
+std::optional<TbsFields> parse_tbs(std::span<const uint8_t> der) {
+  auto cert = der_next(der);
+  if (!cert || cert->tag != 0x30) return std::nullopt;
+  std::span<const uint8_t> c = cert->content;
+  auto tbs = der_next(c);
+  if (!tbs || tbs->tag != 0x30) return std::nullopt;
+  std::span<const uint8_t> t = tbs->content;
+  auto e = der_next(t);
+  if (e && e->tag == 0xa0) e = der_next(t);  // [0] version
+  if (!e || e->tag != 0x02) return std::nullopt;
+  TbsFields f;
+  f.serial = e->content;
+  auto sig = der_next(t);
+  auto issuer = der_next(t);
+  auto validity = der_next(t);
+  auto subject = der_next(t);
+  auto spki = der_next(t);
+  if (!sig || !issuer || !validity || !subject || !spki || issuer->tag != 0x30 ||
+      validity->tag != 0x30 || subject->tag != 0x30) {
+    return std::nullopt;
+  }
+  f.issuer = issuer->whole;
+  f.subject = subject->whole;
+  std::span<const uint8_t> v = validity->content;
+  auto nb = der_next(v);
+  auto na = der_next(v);
+  if (!nb || !na) return std::nullopt;
+  f.not_before = nb->whole;
+  f.not_after = na->whole;
+  // Optional [1], [2] unique ids, then [3] extensions.
+  while (auto x = der_next(t)) {
+    if (x->tag != 0xa3) continue;
+    std::span<const uint8_t> xc = x->content;
+    auto list = der_next(xc);
+    if (!list || list->tag != 0x30) break;
+    std::span<const uint8_t> items = list->content;
+    while (auto ext = der_next(items)) {
+      std::span<const uint8_t> ec = ext->content;
+      auto oid = der_next(ec);
+      if (!oid || oid->tag != 0x06) continue;
+      static constexpr uint8_t kSanOid[] = {0x55, 0x1d, 0x11};  // 2.5.29.17
+      if (oid->content.size() != 3 || !std::equal(oid->content.begin(), oid->content.end(), kSanOid)) {
+        continue;
+      }
+      auto val = der_next(ec);
+      if (val && val->tag == 0x01) val = der_next(ec);  // critical flag
+      if (val && val->tag == 0x04) f.san = val->content;
+    }
+  }
+  return f;
+}
+
+}  // namespace
+
 void TlsParser::parse_client_hello(std::span<const uint8_t> body) {
   Reader r(body);
   TlsClientHello ch;
@@ -519,55 +615,66 @@ void TlsParser::parse_certificate(std::span<const uint8_t> body) {
   updated_ = true;
   if (first.empty()) return;
 
-  const unsigned char* p = first.data();
-  X509* x = d2i_X509(nullptr, &p, static_cast<long>(first.size()));
-  if (x == nullptr) {
+  // Only the fields we log are decoded: d2i_X509 on the whole certificate also decodes the
+  // public key through OpenSSL 3's provider machinery, which cost more than all of HTTP.
+  auto cert = parse_tbs(first);
+  if (!cert) {
     state_.anomalies_ |= tls_anomaly::kMalformedCertificate;
     return;
   }
   TlsCertificate c;
   c.der.assign(first.begin(), first.end());
-  c.subject = name_to_string(X509_get_subject_name(x));
-  c.issuer = name_to_string(X509_get_issuer_name(x));
+  auto decode_name = [](std::span<const uint8_t> der) -> std::string {
+    const unsigned char* q = der.data();
+    X509_NAME* n = d2i_X509_NAME(nullptr, &q, static_cast<long>(der.size()));
+    if (n == nullptr) return {};
+    std::string out = name_to_string(n);
+    X509_NAME_free(n);
+    return out;
+  };
+  auto decode_time = [](std::span<const uint8_t> der) -> int64_t {
+    const unsigned char* q = der.data();
+    ASN1_TIME* t = d2i_ASN1_TIME(nullptr, &q, static_cast<long>(der.size()));
+    if (t == nullptr) return 0;
+    int64_t v = asn1_time_to_epoch(t);
+    ASN1_TIME_free(t);
+    return v;
+  };
+  c.subject = decode_name(cert->subject);
+  c.issuer = decode_name(cert->issuer);
   // The serial as its DER content bytes (a leading 0x00 pad included), like Suricata's
   // raw_serial_as_string.
-  if (const ASN1_INTEGER* serial = X509_get0_serialNumber(x)) {
-    unsigned char* enc = nullptr;
-    const int n = i2d_ASN1_INTEGER(serial, &enc);
-    if (n > 2 && enc != nullptr) {
-      size_t hdr = 2;
-      if (enc[1] & 0x80) hdr = 2 + (enc[1] & 0x7f);
-      std::string s;
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      for (int i = static_cast<int>(hdr); i < n; ++i) {
-        if (!s.empty()) s.push_back(':');
-        s.push_back(kHex[enc[i] >> 4]);
-        s.push_back(kHex[enc[i] & 0xf]);
-      }
-      c.serial = std::move(s);
+  {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string sr;
+    for (uint8_t b : cert->serial) {
+      if (!sr.empty()) sr.push_back(':');
+      sr.push_back(kHex[b >> 4]);
+      sr.push_back(kHex[b & 0xf]);
     }
-    OPENSSL_free(enc);
+    c.serial = std::move(sr);
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   if (EVP_Digest(first.data(), first.size(), md, &mdlen, EVP_sha1(), nullptr) == 1) {
     c.fingerprint = hex_lower(md, mdlen, ':');
   }
-  c.not_before = asn1_time_to_epoch(X509_get0_notBefore(x));
-  c.not_after = asn1_time_to_epoch(X509_get0_notAfter(x));
-  if (auto* names = static_cast<GENERAL_NAMES*>(
-          X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr))) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
-      if (gn->type == GEN_DNS) {
-        const ASN1_IA5STRING* s = gn->d.dNSName;
-        c.sans.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                            static_cast<size_t>(ASN1_STRING_length(s)));
+  c.not_before = decode_time(cert->not_before);
+  c.not_after = decode_time(cert->not_after);
+  if (!cert->san.empty()) {
+    const unsigned char* q = cert->san.data();
+    if (auto* names = d2i_GENERAL_NAMES(nullptr, &q, static_cast<long>(cert->san.size()))) {
+      for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+        const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+        if (gn->type == GEN_DNS) {
+          const ASN1_IA5STRING* str = gn->d.dNSName;
+          c.sans.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(str)),
+                              static_cast<size_t>(ASN1_STRING_length(str)));
+        }
       }
+      GENERAL_NAMES_free(names);
     }
-    GENERAL_NAMES_free(names);
   }
-  X509_free(x);
   state_.cert_ = std::move(c);
 }
 
