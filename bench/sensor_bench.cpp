@@ -521,7 +521,10 @@ int run(Options opt) {
   const double bytes = st_bytes.value_or(static_cast<double>(pr.wire_bytes));
   const auto load_s = stat_number(best.stats, {"detect.load_seconds"});
   const auto compile_s = stat_number(best.stats, {"detect.compile_seconds"});
-  const double rule_setup = load_s.value_or(0) + compile_s.value_or(0);
+  // Prefer the sensor's own CPU time for setup (rules, outputs, workers); older sensors only
+  // report wall-clock load/compile seconds.
+  const auto setup_cpu = stat_number(best.stats, {"detect.setup_cpu_seconds"});
+  const double rule_setup = setup_cpu ? *setup_cpu : load_s.value_or(0) + compile_s.value_or(0);
   const double sensor_gbps_core = gbps(bytes, cpu);
   // Rule loading is a one-off start-up cost; on a big rule set it would swamp a 1-second capture,
   // so the steady-state rate leaves it out (rule setup is single-threaded, so its wall time is
@@ -551,7 +554,7 @@ int run(Options opt) {
   if (best.stats.is_object() && best.stats.contains("detect")) {
     std::printf("  rule set         ");
     bool any = false;
-    for (const char* k : {"rules_loaded", "rules_failed", "load_seconds", "compile_seconds", "hs_database_bytes"}) {
+    for (const char* k : {"rules_loaded", "rules_failed", "load_seconds", "compile_seconds", "setup_cpu_seconds", "hs_database_bytes"}) {
       if (best.stats["detect"].contains(k)) {
         std::printf("%s%s=%s", any ? ", " : "", k, best.stats["detect"][k].dump().c_str());
         any = true;
