@@ -430,6 +430,8 @@ std::shared_ptr<const HttpEngine> HttpEngine::create(const HttpConfig& config) {
   htp_config_set_parse_request_cookies(cfg, 0);
   // Suricata: don't convert '+' to space.
   htp_config_set_plusspace_decode(cfg, HTP_DECODER_URLENCODED, 0);
+  // Suricata lets URIs contain spaces (app-layer-htp.c): "GET /a b HTTP/1.1" keeps "/a b".
+  htp_config_set_allow_space_uri(cfg, 1);
   htp_config_set_request_decompression(cfg, 1);
   htp_config_set_response_decompression(cfg, 1);
   htp_config_set_response_decompression_layer_limit(cfg, config.response_decompress_layer_limit);

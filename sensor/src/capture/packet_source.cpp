@@ -9,6 +9,8 @@
 
 #include "vigil/sensor/capture.h"
 
+#include "mmap_pcap.h"
+
 namespace vigil::sensor {
 namespace {
 
@@ -100,6 +102,9 @@ core::Status apply_filter(pcap_t* handle, const std::string& bpf, const std::str
 
 core::Result<std::unique_ptr<PacketSource>> PacketSource::open_file(const std::string& path,
                                                                     const std::string& bpf) {
+  if (bpf.empty()) {
+    if (auto src = detail::open_mmap_pcap(path)) return src;
+  }
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   // We open the file ourselves to give stdio a large buffer: libpcap's default reads 4 KiB per
   // system call, which costs more than decoding on a virtual machine. pcap_fopen_offline reads
