@@ -456,12 +456,6 @@ void DetectThread::inspect(const DetectPacket& in, std::vector<Alert>& out) {
     ++counters_.alerts;
     out.push_back(alert);
   }
-  // Forget per-transaction marks of transactions that are done.
-  if (in.flow) {
-    for (const AppTxView* tx : in.txs) {
-      if (tx->complete()) in.flow->tx_alerted.erase(tx->tx_id());
-    }
-  }
 }
 
 bool DetectThread::evaluate(uint32_t idx, const DetectPacket& in, Alert& alert) {
@@ -495,8 +489,11 @@ bool DetectThread::evaluate(uint32_t idx, const DetectPacket& in, Alert& alert) 
     bool same = in.app_proto == r.app_proto;
     if (same == r.app_proto_negated) return false;
   }
-  // Pseudo packets (end-of-flow stream inspection) carry no real headers.
-  if (in.pseudo && (!r.header_checks.empty() || ri.ip_only)) return false;
+  // Pseudo packets (end-of-flow inspection) carry no real headers: they serve only rules that
+  // look at stream data or transactions.
+  if (in.pseudo && (!r.header_checks.empty() || ri.ip_only || !(ri.has_payload || ri.has_app_buffers))) {
+    return false;
+  }
   for (const auto& c : r.header_checks) {
     if (!header_check(c, p)) return false;
   }

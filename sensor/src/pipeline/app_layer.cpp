@@ -201,27 +201,10 @@ void AppLayer::on_packet(Flow& f, const Packet& p, Direction dir, TcpSession* tc
       }
     }
     if (ext.parser) {
-      auto feed = [&](Direction fd) {
-        const StreamBuffer& sb = tcp->stream(fd);
-        uint64_t& prog = ext.progress[index(fd)];
-        uint64_t end = sb.contiguous_end();
-        while (prog < end) {
-          StreamChunk c = sb.chunk(prog);
-          if (c.empty()) break;
-          if (c.gap_len) {
-            ext.parser->on_gap(fd == Direction::ToServer, c.gap_len);
-            prog = c.offset + c.gap_len;
-          } else {
-            ext.parser->on_data(fd == Direction::ToServer, c.data, p.ts);
-            prog = c.offset + c.data.size();
-          }
-        }
-        tcp->consume(fd, StreamConsumer::kApp, prog);
-      };
       if (!to_server && ext.progress[0] < tcp->stream(Direction::ToServer).contiguous_end()) {
-        feed(Direction::ToServer);
+        feed_stream(f, *tcp, Direction::ToServer, p.ts);
       }
-      feed(dir);
+      feed_stream(f, *tcp, dir, p.ts);
     }
   } else if (p.is_udp()) {
     if (ext.proto == AppProto::Unknown) {
@@ -248,6 +231,84 @@ void AppLayer::on_packet(Flow& f, const Packet& p, Direction dir, TcpSession* tc
     case AppProto::Tls: {
       auto* tp = static_cast<app::TlsParser*>(ext.parser.get());
       if (tp->updated()) txs.push_back(&im.tls_views.emplace_back(&tp->state()));
+      break;
+    }
+    default: break;
+  }
+}
+
+void AppLayer::feed_stream(Flow& f, TcpSession& tcp, Direction fd, core::Timestamp ts) {
+  auto& ext = static_cast<FlowAppExt&>(*f.app);
+  const StreamBuffer& sb = tcp.stream(fd);
+  uint64_t& prog = ext.progress[index(fd)];
+  uint64_t end = sb.contiguous_end();
+  while (prog < end) {
+    StreamChunk c = sb.chunk(prog);
+    if (c.empty()) break;
+    if (c.gap_len) {
+      ext.parser->on_gap(fd == Direction::ToServer, c.gap_len);
+      prog = c.offset + c.gap_len;
+    } else {
+      ext.parser->on_data(fd == Direction::ToServer, c.data, ts);
+      prog = c.offset + c.data.size();
+    }
+  }
+  tcp.consume(fd, StreamConsumer::kApp, prog);
+}
+
+void AppLayer::finish_flow(Flow& f, TcpSession* tcp, std::vector<const AppTxView*>& to_server,
+                           std::vector<const AppTxView*>& to_client) {
+  Impl& im = *impl_;
+  im.http_views.clear();
+  im.dns_views.clear();
+  im.tls_views.clear();
+  if (!f.app) return;
+  auto& ext = static_cast<FlowAppExt&>(*f.app);
+  if (!ext.parser) return;
+  // Transactions already complete were inspected when they completed; only those the remaining
+  // bytes or the close change get a last pass.
+  std::set<uint64_t> done_before;
+  bool tls_done_before = false;
+  switch (ext.proto) {
+    case AppProto::Http:
+      for (const auto& tx : static_cast<app::HttpParser&>(*ext.parser).txs()) {
+        if (tx->complete()) done_before.insert(tx->id());
+      }
+      break;
+    case AppProto::Dns:
+      for (const auto& tx : static_cast<app::DnsParserBase&>(*ext.parser).txs()) {
+        if (tx->complete()) done_before.insert(tx->id);
+      }
+      break;
+    case AppProto::Tls:
+      tls_done_before = static_cast<app::TlsParser&>(*ext.parser).state().handshake_done();
+      break;
+    default: break;
+  }
+  if (tcp) {
+    feed_stream(f, *tcp, Direction::ToServer, f.last_ts);
+    feed_stream(f, *tcp, Direction::ToClient, f.last_ts);
+  }
+  ext.parser->on_close();
+  switch (ext.proto) {
+    case AppProto::Http:
+      for (const auto& tx : static_cast<app::HttpParser&>(*ext.parser).txs()) {
+        if (done_before.count(tx->id())) continue;
+        to_server.push_back(&im.http_views.emplace_back(tx.get(), true));
+        to_client.push_back(&im.http_views.emplace_back(tx.get(), false));
+      }
+      break;
+    case AppProto::Dns:
+      for (const auto& tx : static_cast<app::DnsParserBase&>(*ext.parser).txs()) {
+        if (done_before.count(tx->id)) continue;
+        to_server.push_back(&im.dns_views.emplace_back(tx.get(), true));
+      }
+      break;
+    case AppProto::Tls: {
+      if (tls_done_before) break;
+      const auto* st = &static_cast<app::TlsParser&>(*ext.parser).state();
+      to_server.push_back(&im.tls_views.emplace_back(st));
+      to_client.push_back(&im.tls_views.emplace_back(st));
       break;
     }
     default: break;
@@ -342,7 +403,6 @@ void AppLayer::on_flow_end(Flow& f) {
   if (!f.app) return;
   auto& ext = static_cast<FlowAppExt&>(*f.app);
   if (!ext.parser) return;
-  ext.parser->on_close();
   core::Timestamp ts = f.last_ts;
   switch (ext.proto) {
     case AppProto::Http: {

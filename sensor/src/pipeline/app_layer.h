@@ -36,7 +36,13 @@ class AppLayer {
                  std::vector<const AppTxView*>& txs);
   // After detection of the packet: writes protocol records that are complete and frees them.
   void after_packet(Flow& f, const Packet& p);
-  // The flow ends: closes the parser, logs what is left.
+  // The flow is ending: hands the parser what the stream still holds (holes given up on), closes
+  // it, and fills views of every live transaction per direction for a last detection pass
+  // (bodies delimited by the connection close complete only now). Views stay valid until the
+  // next call for any flow.
+  void finish_flow(Flow& f, TcpSession* tcp, std::vector<const AppTxView*>& to_server,
+                   std::vector<const AppTxView*>& to_client);
+  // The flow ends (after finish_flow and its detection pass): logs what is left.
   void on_flow_end(Flow& f);
 
   // The app-layer object for an alert that matched `tx` (or the flow's TLS state): key
@@ -47,6 +53,8 @@ class AppLayer {
   void add_stats(Json& stats) const;
 
  private:
+  // Feeds the parser the in-order bytes of `dir` not handed over yet.
+  void feed_stream(Flow& f, TcpSession& tcp, Direction dir, core::Timestamp ts);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   const SensorConfig& cfg_;

@@ -229,39 +229,46 @@ void Worker::flush() {
 
 void Worker::end_flow(Flow& f, FlowEndReason reason) {
   // Like Suricata's end-of-flow pseudo packets: inspect stream data not yet inspected (unACKed
-  // data included) once per direction.
+  // data included) once per direction, together with the transactions the close completed.
   auto* ext = static_cast<FlowDetectExt*>(f.detect.get());
-  if (f.tcp && ext && !ext->state.pass) {
-    impl_->streams->finish(f);
+  if (ext && !ext->state.pass) {
+    if (f.tcp) impl_->streams->finish(f);
+    std::vector<const AppTxView*> txs[2];
+    impl_->app->finish_flow(f, f.tcp.get(), txs[0], txs[1]);
     for (Direction d : {Direction::ToServer, Direction::ToClient}) {
-      const TcpSession& tcp = *f.tcp;
-      uint64_t end = tcp.stream(d).contiguous_end();
+      bool ts = d == Direction::ToServer;
+      Packet pseudo;
+      pseudo.decoded = true;
+      pseudo.has_l4 = true;
+      pseudo.proto = f.proto;
+      pseudo.ip_version = f.ip_version;
+      pseudo.src = ts ? f.client_ip : f.server_ip;
+      pseudo.dst = ts ? f.server_ip : f.client_ip;
+      pseudo.sport = ts ? f.client_port : f.server_port;
+      pseudo.dport = ts ? f.server_port : f.client_port;
+      pseudo.ts = f.last_ts;
+      DetectPacket in;
+      in.pkt = &pseudo;
+      in.flow = &ext->state;
+      in.flow_id = f.id;
+      in.to_server = ts;
+      in.established = f.established;
+      in.app_proto = static_cast<rules::AppProto>(f.app_proto);
+      in.stream_added = f.tcp != nullptr;
+      in.pseudo = true;
+      in.txs = txs[index(d)];
+      uint64_t end = f.tcp ? f.tcp->stream(d).contiguous_end() : 0;
       uint64_t& progress = ext->state.raw_progress[index(d)];
-      while (progress < end) {
-        Packet pseudo;
-        pseudo.decoded = true;
-        pseudo.has_l4 = true;
-        pseudo.proto = 6;
-        pseudo.ip_version = f.ip_version;
-        bool ts = d == Direction::ToServer;
-        pseudo.src = ts ? f.client_ip : f.server_ip;
-        pseudo.dst = ts ? f.server_ip : f.client_ip;
-        pseudo.sport = ts ? f.client_port : f.server_port;
-        pseudo.dport = ts ? f.server_port : f.client_port;
-        pseudo.ts = f.last_ts;
-        DetectPacket in;
-        in.pkt = &pseudo;
-        in.flow = &ext->state;
-        in.flow_id = f.id;
-        in.to_server = ts;
-        in.established = f.established;
-        in.app_proto = static_cast<rules::AppProto>(f.app_proto);
-        in.stream_added = true;
-        in.pseudo = true;
-        in.stream_offset = raw_block(tcp, d, progress, end, in.stream);
-        if (in.stream.empty()) break;
+      bool first = true;
+      while (first || progress < end) {
+        in.stream = {};
+        if (f.tcp && progress < end) in.stream_offset = raw_block(*f.tcp, d, progress, end, in.stream);
+        if (in.stream.empty() && in.txs.empty()) break;
         run_detect(pseudo, &f, in);
+        if (in.stream.empty()) break;
         progress = in.stream_offset + in.stream.size();
+        in.txs = {};  // transactions once per direction
+        first = false;
       }
     }
   }

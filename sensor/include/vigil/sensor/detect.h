@@ -42,8 +42,7 @@ class AppTxView {
   // has one per query name.
   [[nodiscard]] virtual size_t buffer_count(rules::Buffer b) const = 0;
   [[nodiscard]] virtual std::span<const uint8_t> buffer(rules::Buffer b, size_t i) const = 0;
-  // True once the transaction will not change any more in both directions; lets the engine
-  // forget its per-transaction marks.
+  // True once the transaction will not change any more in both directions.
   [[nodiscard]] virtual bool complete() const = 0;
   // The negotiated TLS version for tls.version (0x0303 = TLS 1.2), 0 when not TLS.
   [[nodiscard]] virtual uint16_t tls_version() const { return 0; }
@@ -60,7 +59,9 @@ class DetectFlowState {
   uint64_t raw_progress[2] = {0, 0};  // stream offset inspected so far, per direction
   bool seen_direction[2] = {false, false};  // for IP-only rules: first packet per direction
   bool pass = false;  // a pass rule matched: the flow is not inspected any more
-  // Rules that alerted on a transaction (once per tx): tx_id -> sorted rule indexes.
+  // Rules that alerted on a transaction (once per tx): tx_id -> sorted rule indexes. Only
+  // transactions that alerted have an entry; kept for the flow's life because a transaction can
+  // be inspected again at the end of the flow.
   std::unordered_map<uint64_t, std::vector<uint32_t>> tx_alerted;
   std::unordered_map<uint32_t, ThresholdEntry> thresholds;  // by_flow state per rule
 };
