@@ -26,6 +26,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 struct QueuedPacket {
   Packet pkt;
   std::vector<uint8_t> storage;
+  bool tick = false;  // not a packet: capture time reached pkt.ts, expire flows
 
   static QueuedPacket copy_of(Packet& p) {
     QueuedPacket q;
@@ -184,7 +185,7 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(SensorOptions opts) {
 
   unsigned n = cfg.workers ? cfg.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
-    auto w = Worker::create(cfg, *im.engine, im.eve.get());
+    auto w = Worker::create(cfg, *im.engine, im.eve.get(), /*own_clock=*/n == 1);
     if (!w.ok()) return w.error();
     im.workers.push_back(std::move(w.value()));
   }
@@ -212,25 +213,44 @@ core::Status Sensor::run() {
       threads.emplace_back([&, i] {
         std::vector<QueuedPacket> batch;
         while (qs[i].pop(batch)) {
-          for (auto& q : batch) im.workers[i]->process(q.pkt);
+          for (auto& q : batch) {
+            if (q.tick) im.workers[i]->expire(q.pkt.ts);
+            else im.workers[i]->process(q.pkt);
+          }
         }
         im.workers[i]->flush();
       });
     }
   }
 
+  // Flow timeouts follow capture time. With several workers the reader sends every worker a
+  // clock tick at the moments a single worker would expire flows, so that flows end the same
+  // way whatever the number of workers.
+  int64_t last_tick_us = 0;
   auto deliver = [&](Packet& p) {
     if (im.checksum_off) p.checksum_bad = false;
     if (n == 1) {
       im.workers[0]->process(p);
       return;
     }
+    bool tick = p.ts.usec - last_tick_us >= Worker::kExpireIntervalUs;
     size_t w = flow_hash(p) % n;
     pending[w].push_back(QueuedPacket::copy_of(p));
-    if (pending[w].size() >= kBatch) {
-      qs[w].push(std::move(pending[w]));
-      pending[w] = {};
-      pending[w].reserve(kBatch);
+    if (tick) {
+      last_tick_us = p.ts.usec;
+      for (size_t i = 0; i < n; ++i) {
+        QueuedPacket t;
+        t.tick = true;
+        t.pkt.ts = p.ts;
+        pending[i].push_back(std::move(t));
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (pending[i].size() >= kBatch || (tick && !pending[i].empty())) {
+        qs[i].push(std::move(pending[i]));
+        pending[i] = {};
+        pending[i].reserve(kBatch);
+      }
     }
   };
 

@@ -109,7 +109,15 @@ struct FlowAppExt final : FlowExtension {
 
 }  // namespace
 
+// Parser counters summed over the flows that ended, for the stats record.
+struct ParserTotals {
+  app::HttpStats http;
+  app::DnsStats dns;
+  app::TlsStats tls;
+};
+
 struct AppLayer::Impl {
+  ParserTotals totals;
   std::shared_ptr<const app::HttpEngine> http;
   app::DnsConfig dns;
   app::TlsConfig tls;
@@ -403,6 +411,7 @@ void AppLayer::on_flow_end(Flow& f) {
   if (!f.app) return;
   auto& ext = static_cast<FlowAppExt&>(*f.app);
   if (!ext.parser) return;
+  accumulate(ext);
   core::Timestamp ts = f.last_ts;
   switch (ext.proto) {
     case AppProto::Http: {
@@ -463,6 +472,55 @@ bool AppLayer::alert_metadata(const Flow& f, const AppTxView* tx, std::string& k
   return false;
 }
 
+void AppLayer::accumulate(FlowExtension& app_ext) {
+  auto& ext = static_cast<FlowAppExt&>(app_ext);
+  ParserTotals& t = impl_->totals;
+  switch (ext.proto) {
+    case AppProto::Http: {
+      const auto& h = static_cast<app::HttpParser&>(*ext.parser).stats();
+      t.http.requests += h.requests;
+      t.http.responses += h.responses;
+      t.http.request_body_truncated += h.request_body_truncated;
+      t.http.response_body_truncated += h.response_body_truncated;
+      t.http.compression_bomb += h.compression_bomb;
+      t.http.decompression_failed += h.decompression_failed;
+      t.http.too_many_encoding_layers += h.too_many_encoding_layers;
+      t.http.field_too_long += h.field_too_long;
+      t.http.too_many_headers += h.too_many_headers;
+      t.http.invalid_chunk_length += h.invalid_chunk_length;
+      t.http.invalid_header += h.invalid_header;
+      t.http.stream_errors += h.stream_errors;
+      t.http.gaps += h.gaps;
+      t.http.txs_dropped += h.txs_dropped;
+      break;
+    }
+    case AppProto::Dns: {
+      const auto& d = static_cast<app::DnsParserBase&>(*ext.parser).stats();
+      t.dns.requests += d.requests;
+      t.dns.responses += d.responses;
+      t.dns.malformed += d.malformed;
+      t.dns.name_too_long += d.name_too_long;
+      t.dns.pointer_loops += d.pointer_loops;
+      t.dns.too_many_records += d.too_many_records;
+      t.dns.unsolicited_responses += d.unsolicited_responses;
+      t.dns.txs_dropped += d.txs_dropped;
+      t.dns.tcp_bad_length += d.tcp_bad_length;
+      break;
+    }
+    case AppProto::Tls: {
+      const auto& x = static_cast<app::TlsParser&>(*ext.parser).stats();
+      t.tls.client_hellos += x.client_hellos;
+      t.tls.server_hellos += x.server_hellos;
+      t.tls.certificates += x.certificates;
+      t.tls.malformed += x.malformed;
+      t.tls.gaps += x.gaps;
+      t.tls.sslv2 += x.sslv2;
+      break;
+    }
+    default: break;
+  }
+}
+
 void AppLayer::add_stats(Json& stats) const {
   auto add = [](Json& obj, const char* k, uint64_t v) {
     obj[k] = (obj.contains(k) ? obj[k].get<uint64_t>() : 0) + v;
@@ -476,6 +534,39 @@ void AppLayer::add_stats(Json& stats) const {
   add(a, "dns_txs", counters_.dns_txs);
   add(a, "tls_sessions", counters_.tls_sessions);
   add(a, "records", counters_.records);
+  const ParserTotals& t = impl_->totals;
+  Json& h = a["http"];
+  add(h, "requests", t.http.requests);
+  add(h, "responses", t.http.responses);
+  add(h, "request_body_truncated", t.http.request_body_truncated);
+  add(h, "response_body_truncated", t.http.response_body_truncated);
+  add(h, "compression_bomb", t.http.compression_bomb);
+  add(h, "decompression_failed", t.http.decompression_failed);
+  add(h, "too_many_encoding_layers", t.http.too_many_encoding_layers);
+  add(h, "field_too_long", t.http.field_too_long);
+  add(h, "too_many_headers", t.http.too_many_headers);
+  add(h, "invalid_chunk_length", t.http.invalid_chunk_length);
+  add(h, "invalid_header", t.http.invalid_header);
+  add(h, "stream_errors", t.http.stream_errors);
+  add(h, "gaps", t.http.gaps);
+  add(h, "txs_dropped", t.http.txs_dropped);
+  Json& d = a["dns"];
+  add(d, "requests", t.dns.requests);
+  add(d, "responses", t.dns.responses);
+  add(d, "malformed", t.dns.malformed);
+  add(d, "name_too_long", t.dns.name_too_long);
+  add(d, "pointer_loops", t.dns.pointer_loops);
+  add(d, "too_many_records", t.dns.too_many_records);
+  add(d, "unsolicited_responses", t.dns.unsolicited_responses);
+  add(d, "txs_dropped", t.dns.txs_dropped);
+  add(d, "tcp_bad_length", t.dns.tcp_bad_length);
+  Json& x = a["tls"];
+  add(x, "client_hellos", t.tls.client_hellos);
+  add(x, "server_hellos", t.tls.server_hellos);
+  add(x, "certificates", t.tls.certificates);
+  add(x, "malformed", t.tls.malformed);
+  add(x, "gaps", t.tls.gaps);
+  add(x, "sslv2", t.tls.sslv2);
 }
 
 }  // namespace vigil::sensor

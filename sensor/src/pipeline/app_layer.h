@@ -53,6 +53,8 @@ class AppLayer {
   void add_stats(Json& stats) const;
 
  private:
+  // Adds a finished flow's parser counters to the totals.
+  void accumulate(FlowExtension& app_ext);
   // Feeds the parser the in-order bytes of `dir` not handed over yet.
   void feed_stream(Flow& f, TcpSession& tcp, Direction dir, core::Timestamp ts);
   struct Impl;

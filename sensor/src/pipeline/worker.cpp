@@ -68,8 +68,9 @@ uint64_t raw_block(const TcpSession& s, Direction d, uint64_t progress, uint64_t
 }  // namespace
 
 core::Result<std::unique_ptr<Worker>> Worker::create(const SensorConfig& cfg, const DetectEngine& engine,
-                                                     EveWriter* eve) {
+                                                     EveWriter* eve, bool own_clock) {
   std::unique_ptr<Worker> w(new Worker(cfg, engine, eve));
+  w->own_clock_ = own_clock;
   auto dt = DetectThread::create(engine);
   if (!dt.ok()) return dt.error();
   w->detect_ = std::move(dt.value());
@@ -172,7 +173,7 @@ void Worker::process(Packet& p) {
   }
 
   // Flow timeouts run on packet time, at most once a second of capture time.
-  if (p.ts.usec - impl_->last_expire_us >= 1000000) {
+  if (own_clock_ && p.ts.usec - impl_->last_expire_us >= kExpireIntervalUs) {
     impl_->last_expire_us = p.ts.usec;
     expire(p.ts);
   }

@@ -27,8 +27,11 @@ struct WorkerCounters {
 
 class Worker {
  public:
+  // Flows are expired every kExpireIntervalUs of capture time: by the worker itself when it has
+  // `own_clock` (a single worker), otherwise when the reader calls expire() on every worker.
+  static constexpr int64_t kExpireIntervalUs = 1000000;
   static core::Result<std::unique_ptr<Worker>> create(const SensorConfig& cfg, const DetectEngine& engine,
-                                                      EveWriter* eve);
+                                                      EveWriter* eve, bool own_clock);
   ~Worker();
 
   // Runs one decoded packet through flow tracking, streams, app layer and detection.
@@ -59,6 +62,7 @@ class Worker {
   std::unique_ptr<DetectThread> detect_;
   WorkerCounters counters_;
   bool bypass_midstream_ = false;
+  bool own_clock_ = true;
   bool log_alert_ = false;
   bool log_flow_ = false;
 };
