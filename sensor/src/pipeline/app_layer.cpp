@@ -342,6 +342,25 @@ std::string dump(const nlohmann::json& j) {
 }
 }  // namespace
 
+// Each transaction or session is logged once; the callers keep the "logged" marks.
+void AppLayer::log_http(const Flow& f, const app::HttpTx& tx, core::Timestamp ts) {
+  ++counters_.http_txs;
+  if (!eve_ || !impl_->log_http) return;
+  EveLine l = flow_head(f, ts, "http");
+  l.num("tx_id", tx.id()).raw("http", dump(app::http_eve(tx)));
+  eve_->write_line(l.finish());
+  ++counters_.records;
+}
+
+void AppLayer::log_tls(const Flow& f, const app::TlsState& state, core::Timestamp ts) {
+  ++counters_.tls_sessions;
+  if (!eve_ || !impl_->log_tls) return;
+  EveLine l = flow_head(f, ts, "tls");
+  l.raw("tls", dump(app::tls_eve(state)));
+  eve_->write_line(l.finish());
+  ++counters_.records;
+}
+
 void AppLayer::after_packet(Flow& f, const Packet& p) {
   if (!f.app) return;
   auto& ext = static_cast<FlowAppExt&>(*f.app);
@@ -352,13 +371,7 @@ void AppLayer::after_packet(Flow& f, const Packet& p) {
       for (const app::HttpTx* tx : hp->updated_txs()) {
         if (!tx->complete() || ext.http_logged.count(tx->id())) continue;
         ext.http_logged.insert(tx->id());
-        ++counters_.http_txs;
-        if (eve_ && impl_->log_http) {
-          EveLine l = flow_head(f, p.ts, "http");
-          l.num("tx_id", tx->id()).raw("http", dump(app::http_eve(*tx)));
-          eve_->write_line(l.finish());
-          ++counters_.records;
-        }
+        log_http(f, *tx, p.ts);
       }
       hp->release_completed();
       break;
@@ -393,13 +406,7 @@ void AppLayer::after_packet(Flow& f, const Packet& p) {
       auto* tp = static_cast<app::TlsParser*>(ext.parser.get());
       if (!ext.tls_logged && tp->state().handshake_done()) {
         ext.tls_logged = true;
-        ++counters_.tls_sessions;
-        if (eve_ && impl_->log_tls) {
-          EveLine l = flow_head(f, p.ts, "tls");
-          l.raw("tls", dump(app::tls_eve(tp->state())));
-          eve_->write_line(l.finish());
-          ++counters_.records;
-        }
+        log_tls(f, tp->state(), p.ts);
       }
       break;
     }
@@ -419,13 +426,7 @@ void AppLayer::on_flow_end(Flow& f) {
       for (const auto& tx : hp->txs()) {
         if (!tx->request_started() || ext.http_logged.count(tx->id())) continue;
         ext.http_logged.insert(tx->id());
-        ++counters_.http_txs;
-        if (eve_ && impl_->log_http) {
-          EveLine l = flow_head(f, ts, "http");
-          l.num("tx_id", tx->id()).raw("http", dump(app::http_eve(*tx)));
-          eve_->write_line(l.finish());
-          ++counters_.records;
-        }
+        log_http(f, *tx, ts);
       }
       break;
     }
@@ -433,13 +434,7 @@ void AppLayer::on_flow_end(Flow& f) {
       auto* tp = static_cast<app::TlsParser*>(ext.parser.get());
       if (!ext.tls_logged && tp->state().client_hello()) {
         ext.tls_logged = true;
-        ++counters_.tls_sessions;
-        if (eve_ && impl_->log_tls) {
-          EveLine l = flow_head(f, ts, "tls");
-          l.raw("tls", dump(app::tls_eve(tp->state())));
-          eve_->write_line(l.finish());
-          ++counters_.records;
-        }
+        log_tls(f, tp->state(), ts);
       }
       break;
     }

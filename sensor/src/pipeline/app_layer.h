@@ -18,6 +18,11 @@
 
 namespace vigil::sensor {
 
+namespace app {
+class HttpTx;
+class TlsState;
+}  // namespace app
+
 struct AppCounters {
   uint64_t flows_http = 0, flows_dns = 0, flows_tls = 0, flows_failed = 0;
   uint64_t http_txs = 0, dns_txs = 0, tls_sessions = 0;
@@ -53,6 +58,8 @@ class AppLayer {
   void add_stats(Json& stats) const;
 
  private:
+  void log_http(const Flow& f, const app::HttpTx& tx, core::Timestamp ts);
+  void log_tls(const Flow& f, const app::TlsState& state, core::Timestamp ts);
   // Adds a finished flow's parser counters to the totals.
   void accumulate(FlowExtension& app_ext);
   // Feeds the parser the in-order bytes of `dir` not handed over yet.
