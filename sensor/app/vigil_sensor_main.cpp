@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   std::string read_file, iface, config_file, log_dir = ".", checksum, runmode, log_level;
   std::vector<std::string> exclusive_rules, extra_rules, sets, bpf_words;
   int workers = -1;
+  std::string correlator;
   app.add_option("-r", read_file, "Read packets from a pcap or pcapng file");
   app.add_option("-i", iface, "Capture live from an interface");
   app.add_option("-c", config_file, "YAML configuration file (see deploy/config/vigil-sensor.yaml)");
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
   app.add_option("--runmode", runmode, "Suricata-compatible: 'single' means one worker")
       ->check(CLI::IsMember({"single", "workers", "autofp"}));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("--correlator", correlator,
+                 "Ship events to this correlator (tcp://host:port); keys from the config's correlator.*");
   app.add_option("bpf", bpf_words, "BPF filter expression");
   CLI11_PARSE(app, argc, argv);
 
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
   if (checksum == "all") opts.config.checksum_auto = false;
   if (runmode == "single") opts.config.workers = 1;
   if (workers > 0) opts.config.workers = static_cast<unsigned>(workers);
+  if (!correlator.empty()) opts.config.correlator_endpoint = correlator;
 
   if (!exclusive_rules.empty()) {
     opts.rule_files = exclusive_rules;

@@ -113,6 +113,14 @@ core::Status parse_sensor_config(const YAML::Node& root, const std::string& sour
   out.stats_decoder_events = r.get_bool("stats.decoder-events", out.stats_decoder_events);
   out.log_level = r.get_string("logging.level", out.log_level);
 
+  out.correlator_endpoint = r.get_string("correlator.endpoint", out.correlator_endpoint);
+  out.sensor_id = r.get_string("correlator.sensor-id", out.sensor_id);
+  out.sensor_key_file = r.get_string("correlator.key-file", out.sensor_key_file);
+  out.correlator_public_key_file =
+      r.get_string("correlator.server-public-key-file", out.correlator_public_key_file);
+  out.spool_dir = r.get_string("correlator.spool-dir", out.spool_dir);
+  out.spool_max = r.get_size("correlator.spool-max", out.spool_max);
+
   return r.finish();
 }
 

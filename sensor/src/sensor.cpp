@@ -13,6 +13,11 @@
 #include "vigil/core/log.h"
 #include "vigil/sensor/capture.h"
 #include "vigil/sensor/decode.h"
+#include "vigil/sensor/ship.h"
+
+#include <unistd.h>
+
+#include "vigil/core/curve_keys.h"
 
 namespace vigil::sensor {
 
@@ -96,6 +101,7 @@ struct Sensor::Impl {
   std::unique_ptr<EveWriter> eve;
   std::unique_ptr<PacketSource> source;
   std::unique_ptr<Decoder> decoder;
+  std::unique_ptr<EventShipper> shipper;
   std::vector<std::unique_ptr<Worker>> workers;
   bool checksum_auto = false;
   bool checksum_off = false;
@@ -183,9 +189,42 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(SensorOptions opts) {
     im.eve = std::move(eve.value());
   }
 
+  if (!cfg.correlator_endpoint.empty()) {
+    ShipperConfig sc;
+    sc.endpoint = cfg.correlator_endpoint;
+    sc.sensor_id = cfg.sensor_id;
+    if (sc.sensor_id.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      sc.sensor_id = host;
+    }
+    if (cfg.sensor_key_file.empty() || cfg.correlator_public_key_file.empty()) {
+      return core::make_error("shipping to " + cfg.correlator_endpoint +
+                              " needs correlator.key-file and correlator.server-public-key-file "
+                              "(make them with vigil-keygen)");
+    }
+    auto own = core::read_curve_key_file(cfg.sensor_key_file);
+    if (!own.ok()) return own.error();
+    if (own->secret_key.empty()) {
+      return core::make_error("has no secret key (give the .key file, not the .pub)", cfg.sensor_key_file);
+    }
+    auto server = core::read_curve_key_file(cfg.correlator_public_key_file);
+    if (!server.ok()) return server.error();
+    sc.client_keys = {own->public_key, own->secret_key};
+    sc.server_public_key = server->public_key;
+    std::filesystem::path spool(cfg.spool_dir);
+    if (spool.is_relative()) spool = std::filesystem::path(im.opts.log_dir) / spool;
+    sc.spool_dir = spool.string();
+    sc.spool_max_bytes = cfg.spool_max;
+    auto shipper = EventShipper::start(sc);
+    if (!shipper.ok()) return shipper.error();
+    im.shipper = std::move(shipper.value());
+    im.log->info("shipping events to {} as sensor '{}' (spool {})", sc.endpoint, sc.sensor_id, sc.spool_dir);
+  }
+
   unsigned n = cfg.workers ? cfg.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
-    auto w = Worker::create(cfg, *im.engine, im.eve.get(), /*own_clock=*/n == 1);
+    auto w = Worker::create(cfg, *im.engine, im.eve.get(), /*own_clock=*/n == 1, im.shipper.get());
     if (!w.ok()) return w.error();
     im.workers.push_back(std::move(w.value()));
   }
@@ -318,6 +357,21 @@ core::Status Sensor::run() {
   stats["memory"] = {{"peak_rss_bytes", static_cast<uint64_t>(ru.ru_maxrss) * 1024}};
   final_stats_ = stats;
 
+  if (im.shipper) {
+    // An offline run waits a while for the correlator to take what is queued; whatever it does
+    // not acknowledge stays in the spool and goes out on the next start.
+    im.shipper->flush();
+    bool drained = im.shipper->wait_drained(std::chrono::seconds(30));
+    auto ss = im.shipper->stats();
+    stats["shipper"] = {{"events_submitted", ss.events_submitted}, {"events_dropped", ss.events_dropped},
+                        {"batches_sent", ss.batches_sent},       {"batches_acked", ss.batches_acked},
+                        {"batches_resent", ss.batches_resent},   {"auth_failures", ss.auth_failures},
+                        {"spool_depth", ss.spool_depth},         {"connected", ss.connected}};
+    if (!drained) {
+      im.log->warn("{} batches not acknowledged by the correlator yet: kept in the spool", ss.spool_depth);
+    }
+    im.shipper->stop();
+  }
   uint64_t alerts = stats["detect"].value("alerts", uint64_t{0});
   if (im.eve) {
     Json rec;

@@ -1,8 +1,12 @@
 #include "worker.h"
 
+#include <atomic>
+
 #include "vigil/core/log.h"
 #include "vigil/sensor/stream.h"
 #include "app_layer.h"
+#include "vigil/core/event.h"
+#include "vigil/sensor/ship.h"
 
 namespace vigil::sensor {
 
@@ -68,9 +72,10 @@ uint64_t raw_block(const TcpSession& s, Direction d, uint64_t progress, uint64_t
 }  // namespace
 
 core::Result<std::unique_ptr<Worker>> Worker::create(const SensorConfig& cfg, const DetectEngine& engine,
-                                                     EveWriter* eve, bool own_clock) {
+                                                     EveWriter* eve, bool own_clock, EventShipper* shipper) {
   std::unique_ptr<Worker> w(new Worker(cfg, engine, eve));
   w->own_clock_ = own_clock;
+  w->shipper_ = shipper;
   auto dt = DetectThread::create(engine);
   if (!dt.ok()) return dt.error();
   w->detect_ = std::move(dt.value());
@@ -187,7 +192,8 @@ void Worker::run_detect(const Packet& p, Flow* flow, const DetectPacket& in) {
   if (!alerts.empty()) {
     if (ext) ext->alerted = true;
     counters_.alerts += alerts.size();
-    if (eve_ && log_alert_) {
+    const bool write_eve = eve_ && log_alert_;
+    if (write_eve || shipper_) {
       const auto& rules = engine_.rules();
       for (const Alert& a : alerts) {
         const rules::Rule& r = rules[a.rule];
@@ -214,10 +220,30 @@ void Worker::run_detect(const Packet& p, Flow* flow, const DetectPacket& in) {
               .str("start", core::format_eve_time(flow->first_ts))
               .end();
         }
-        eve_->write_line(l.finish());
+        if (write_eve) eve_->write_line(l.finish());
+        if (shipper_) ship_alert(p, flow, in, r, key, meta);
       }
     }
   }
+}
+
+void Worker::ship_alert(const Packet& p, const Flow* flow, const DetectPacket& in, const rules::Rule& r,
+                        const std::string& app_key, const std::string& app_json) {
+  // Unique within the sensor across restarts: the process start second above, a counter shared
+  // by the workers below (2^32 events per run).
+  static std::atomic<uint64_t> next_id{static_cast<uint64_t>(core::Timestamp::now().seconds()) << 32};
+  core::Event e;
+  e.id = next_id.fetch_add(1, std::memory_order_relaxed);
+  e.time = p.ts;
+  e.kind = core::EventKind::kAlert;
+  e.flow = {p.src, p.dst, p.sport, p.dport, p.proto};
+  e.flow_id = in.flow_id;
+  e.vlan = p.vlan_count ? p.vlan[0] : 0;
+  e.vni = p.vni;
+  if (const char* ap = app_proto_name(in.app_proto)) e.app_proto = ap;
+  e.alert = {r.gid, r.sid, r.rev, r.msg, r.category, static_cast<uint8_t>(r.priority), "allowed"};
+  if (!app_key.empty()) e.app_json = "{\"" + app_key + "\":" + app_json + "}";
+  if (!shipper_->submit(std::move(e))) ++counters_.ship_dropped;
 }
 
 void Worker::expire(core::Timestamp now) {
@@ -325,6 +351,7 @@ void Worker::add_stats(Json& stats) const {
   add(w, "packets", counters_.packets);
   add(w, "checksum_bad", counters_.checksum_bad);
   add(w, "no_flow", counters_.no_flow);
+  add(w, "ship_dropped", counters_.ship_dropped);
 }
 
 }  // namespace vigil::sensor

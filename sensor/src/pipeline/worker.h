@@ -15,6 +15,8 @@
 
 namespace vigil::sensor {
 
+class EventShipper;
+
 struct WorkerCounters {
   uint64_t packets = 0;
   uint64_t bytes = 0;
@@ -23,6 +25,7 @@ struct WorkerCounters {
   uint64_t no_flow = 0;
   uint64_t alerts = 0;
   uint64_t flows_logged = 0;
+  uint64_t ship_dropped = 0;  // the shipper's queue was full
 };
 
 class Worker {
@@ -31,7 +34,8 @@ class Worker {
   // `own_clock` (a single worker), otherwise when the reader calls expire() on every worker.
   static constexpr int64_t kExpireIntervalUs = 1000000;
   static core::Result<std::unique_ptr<Worker>> create(const SensorConfig& cfg, const DetectEngine& engine,
-                                                      EveWriter* eve, bool own_clock);
+                                                      EveWriter* eve, bool own_clock,
+                                                      EventShipper* shipper = nullptr);
   ~Worker();
 
   // Runs one decoded packet through flow tracking, streams, app layer and detection.
@@ -51,6 +55,8 @@ class Worker {
   Worker(const SensorConfig& cfg, const DetectEngine& engine, EveWriter* eve);
   // Last look at a flow leaving the table: inspect unseen stream data, log the flow record.
   void end_flow(Flow& f, FlowEndReason reason);
+  void ship_alert(const Packet& p, const Flow* flow, const DetectPacket& in, const rules::Rule& r,
+                  const std::string& app_key, const std::string& app_json);
   // Runs detection on one (possibly pseudo) packet and writes its alerts.
   void run_detect(const Packet& p, Flow* flow, const DetectPacket& in);
   struct Impl;
@@ -63,6 +69,7 @@ class Worker {
   WorkerCounters counters_;
   bool bypass_midstream_ = false;
   bool own_clock_ = true;
+  EventShipper* shipper_ = nullptr;  // ships alerts to the correlator when set (thread-safe)
   bool log_alert_ = false;
   bool log_flow_ = false;
 };

@@ -70,6 +70,14 @@ struct SensorConfig {
   bool stats_decoder_events = false;
 
   std::string log_level = "info";
+
+  // Shipping events to a correlator (DESIGN §4). Off while `correlator_endpoint` is empty.
+  std::string correlator_endpoint;      // correlator.endpoint, or --correlator
+  std::string sensor_id;                // correlator.sensor-id (default: the host name)
+  std::string sensor_key_file;          // correlator.key-file: this sensor's pair (vigil-keygen)
+  std::string correlator_public_key_file;  // correlator.server-public-key-file
+  std::string spool_dir = "spool";      // correlator.spool-dir (relative: under -l)
+  uint64_t spool_max = 1ull << 30;      // correlator.spool-max
 };
 
 // Parses `root` (a YAML mapping, possibly with --set overrides applied) into `out`.
