@@ -157,7 +157,12 @@ json to_json(const Event& e) {
     if (app.is_discarded()) {
       j["app_json"] = e.app_json;
     } else {
-      j[std::string(to_string(e.kind))] = std::move(app);
+      // A protocol record's object goes under its kind ("http": {...}); an alert's under the
+      // protocol it was raised on, beside "alert", as EVE puts it.
+      const bool alert = e.kind == EventKind::kAlert;
+      std::string key = alert ? (e.app_proto.empty() ? std::string("app") : e.app_proto)
+                              : std::string(to_string(e.kind));
+      j[key] = std::move(app);
     }
   }
   auto labels = labels_json(e.labels);

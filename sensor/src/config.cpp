@@ -120,6 +120,7 @@ core::Status parse_sensor_config(const YAML::Node& root, const std::string& sour
       r.get_string("correlator.server-public-key-file", out.correlator_public_key_file);
   out.spool_dir = r.get_string("correlator.spool-dir", out.spool_dir);
   out.spool_max = r.get_size("correlator.spool-max", out.spool_max);
+  out.drain_seconds = static_cast<uint32_t>(r.get_int("correlator.drain-seconds", out.drain_seconds, 0, 3600));
 
   return r.finish();
 }

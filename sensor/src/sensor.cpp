@@ -361,7 +361,7 @@ core::Status Sensor::run() {
     // An offline run waits a while for the correlator to take what is queued; whatever it does
     // not acknowledge stays in the spool and goes out on the next start.
     im.shipper->flush();
-    bool drained = im.shipper->wait_drained(std::chrono::seconds(30));
+    bool drained = im.shipper->wait_drained(std::chrono::seconds(im.opts.config.drain_seconds));
     auto ss = im.shipper->stats();
     stats["shipper"] = {{"events_submitted", ss.events_submitted}, {"events_dropped", ss.events_dropped},
                         {"batches_sent", ss.batches_sent},       {"batches_acked", ss.batches_acked},

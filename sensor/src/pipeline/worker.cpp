@@ -242,7 +242,8 @@ void Worker::ship_alert(const Packet& p, const Flow* flow, const DetectPacket& i
   e.vni = p.vni;
   if (const char* ap = app_proto_name(in.app_proto)) e.app_proto = ap;
   e.alert = {r.gid, r.sid, r.rev, r.msg, r.category, static_cast<uint8_t>(r.priority), "allowed"};
-  if (!app_key.empty()) e.app_json = "{\"" + app_key + "\":" + app_json + "}";
+  // The bare app-layer object (core/event.h); e.app_proto says which protocol it belongs to.
+  if (!app_key.empty()) e.app_json = app_json;
   if (!shipper_->submit(std::move(e))) ++counters_.ship_dropped;
 }
 

@@ -78,6 +78,7 @@ struct SensorConfig {
   std::string correlator_public_key_file;  // correlator.server-public-key-file
   std::string spool_dir = "spool";      // correlator.spool-dir (relative: under -l)
   uint64_t spool_max = 1ull << 30;      // correlator.spool-max
+  uint32_t drain_seconds = 30;          // correlator.drain-seconds: wait at the end of a file
 };
 
 // Parses `root` (a YAML mapping, possibly with --set overrides applied) into `out`.
