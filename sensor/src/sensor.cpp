@@ -112,6 +112,11 @@ struct Sensor::Impl {
 
 Sensor::~Sensor() = default;
 
+void Sensor::stop() {
+  stop_.store(true, std::memory_order_relaxed);
+  if (impl_ && impl_->source) impl_->source->break_loop();
+}
+
 core::Result<std::unique_ptr<Sensor>> Sensor::create(SensorOptions opts) {
   std::unique_ptr<Sensor> s(new Sensor());
   s->impl_ = std::make_unique<Impl>();

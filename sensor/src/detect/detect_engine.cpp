@@ -280,8 +280,13 @@ core::Result<std::unique_ptr<DetectEngine>> DetectEngine::build(std::vector<Rule
                              [](const HeaderCheck& c) { return c.kind == HeaderCheck::Kind::Dsize; });
     bool tcp_capable = (ri.proto_mask & kMaskTcp) != 0;
     if (ri.has_payload && tcp_capable) {
-      ri.require_stream = r.proto != Proto::TcpPkt && !(r.flow && r.flow->no_stream);
-      ri.require_packet = r.proto == Proto::TcpPkt || dsize || (r.flow && r.flow->no_stream);
+      // Suricata (detect-parse.c): dsize, tcp-pkt and flow:no_stream make a rule packet-only;
+      // otherwise payload content looks at the stream. (Suricata also looks at the packet for a
+      // content anchored with offset/depth; doing that here without Suricata's bookkeeping
+      // alerts twice for the same bytes, so it is left out: see the [!shouldfail] test.)
+      const bool packet_only = r.proto == Proto::TcpPkt || dsize || (r.flow && r.flow->no_stream);
+      ri.require_stream = !packet_only;
+      ri.require_packet = packet_only;
       if (r.proto == Proto::TcpStream || (r.flow && r.flow->only_stream)) {
         ri.require_stream = true;
         ri.require_packet = false;
@@ -533,7 +538,8 @@ bool DetectThread::match_payload(uint32_t idx, const DetectPacket& in, bool& str
     // Fall back to the packet only when its payload did not go into the stream, or the rule
     // needs the packet itself.
     if (!ri.require_packet && in.stream_added) return false;
-    if (!ri.require_packet && compiled.rules()[idx].proto == Proto::TcpStream) return false;
+    const Rule& r = compiled.rules()[idx];
+    if (!ri.require_packet && (r.proto == Proto::TcpStream || (r.flow && r.flow->only_stream))) return false;
   }
   if (p.payload_len == 0) return false;
   return compiled.inspect(scratch_, idx, Buffer::Payload, {p.payload, p.payload_len});

@@ -37,8 +37,9 @@ class Sensor {
   // writes the final stats record.
   core::Status run();
 
-  // Async-signal-safe request to stop reading.
-  void stop() { stop_.store(true, std::memory_order_relaxed); }
+  // Request to stop reading, safe from a signal handler: also wakes a live capture blocked
+  // waiting for packets (pcap_breakloop).
+  void stop();
 
   // The final stats (also written to eve.json as event_type "stats").
   [[nodiscard]] const Json& final_stats() const { return final_stats_; }
