@@ -30,6 +30,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsodium-dev libssl-dev libcpp-httplib-dev
   catch2
+  clang-14 libclang-rt-14-dev   # libFuzzer for the fuzz smoke run (deploy/fuzz-smoke.sh)
   tcpdump        # used by tests to cross-check decoding
   python3        # small helper scripts in tests
 )
@@ -69,6 +70,8 @@ run_tests() {
     log "benchmark smoke run (checks the benchmarks run; figures are not judged here)"
     "$here/bench-smoke.sh" "$build_dir"
   fi
+  log "fuzz smoke run (libFuzzer, ${VIGIL_FUZZ_SECONDS:-20} s per target; crashes fail the run)"
+  "$here/fuzz-smoke.sh" "$build_dir-fuzz" "${VIGIL_FUZZ_SECONDS:-20}"
   if [[ -d "$shared/conformance" ]]; then
     # Verbose so the per-family table is in the log; the run fails if a pure/state case fails or
     # any case crashes or hangs.
