@@ -3,7 +3,7 @@
 # its own build directory and runs each for a bounded time on its corpus.
 #
 # Usage: deploy/fuzz-smoke.sh [BUILD_DIR] [SECONDS]
-#   BUILD_DIR  clang build directory (default: build-fuzz next to this repository's top CMakeLists)
+#   BUILD_DIR  clang build directory (default: build-fuzz at the repository root)
 #   SECONDS    time per target (default 20)
 # Env: VIGIL_FUZZ_TARGETS="http dns ..." to run a subset; VIGIL_FUZZ_JOBS (default: nproc).
 #
@@ -25,20 +25,21 @@ fi
 
 FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
 start=$(date +%s)
+mkdir -p "$BUILD_DIR"
 echo "fuzz-smoke: configuring $BUILD_DIR"
 if ! cmake -S "$ROOT" -B "$BUILD_DIR" -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
-    "-DCMAKE_C_FLAGS=$FLAGS" "-DCMAKE_CXX_FLAGS=$FLAGS" >"$BUILD_DIR.configure.log" 2>&1; then
-  cat "$BUILD_DIR.configure.log"
+    "-DCMAKE_C_FLAGS=$FLAGS" "-DCMAKE_CXX_FLAGS=$FLAGS" >"$BUILD_DIR/fuzz-smoke-configure.log" 2>&1; then
+  cat "$BUILD_DIR/fuzz-smoke-configure.log"
   echo "fuzz-smoke: configure failed"
   exit 2
 fi
 exes=()
 for t in $TARGETS; do exes+=("fuzz_$t"); done
 echo "fuzz-smoke: building ${exes[*]}"
-if ! cmake --build "$BUILD_DIR" -j"$JOBS" --target "${exes[@]}" >"$BUILD_DIR.build.log" 2>&1; then
-  tail -n 60 "$BUILD_DIR.build.log"
-  echo "fuzz-smoke: build failed (full log: $BUILD_DIR.build.log)"
+if ! cmake --build "$BUILD_DIR" -j"$JOBS" --target "${exes[@]}" >"$BUILD_DIR/fuzz-smoke-build.log" 2>&1; then
+  tail -n 60 "$BUILD_DIR/fuzz-smoke-build.log"
+  echo "fuzz-smoke: build failed (full log: $BUILD_DIR/fuzz-smoke-build.log)"
   exit 2
 fi
 echo "fuzz-smoke: built in $(( $(date +%s) - start )) s"
