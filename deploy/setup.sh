@@ -76,7 +76,11 @@ run_tests() {
     # Verbose so the per-family table is in the log; the run fails if a pure/state case fails or
     # any case crashes or hangs.
     log "conformance (suricata-verify cases from $shared/conformance)"
-    (cd "$build_dir" && ctest -V -L conformance | grep -vE '^(UpdateCTestConfiguration|Parse|Add|Constructing|Checking|Test project|test [0-9]+$)')
+    # The runner's own "N passed, M failed" counts every case, including families not required
+    # to pass yet; in this log it is reworded so that ctest's verdict is the one test summary.
+    (cd "$build_dir" && ctest -V -L conformance \
+      | grep -vE '^(UpdateCTestConfiguration|Parse|Add|Constructing|Checking|Test project|test [0-9]+$)' \
+      | sed -E 's/^([0-9]+: )?([0-9]+) passed, ([0-9]+) failed$/\1conformance cases: \2 pass, \3 do not (required families: pure, state; docs\/conformance.md)/')
   else
     log "no $shared/conformance: conformance runner skipped"
   fi
