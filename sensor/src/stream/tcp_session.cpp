@@ -251,20 +251,26 @@ void TcpSession::handle_none(Flow& flow, const Packet& p, Direction& dir, Stream
   handle_open(p, dir, r);
 }
 
+// An RST during the handshake: accepted only when its sequence number fits (rst_valid); it then
+// closes the session.
+void TcpSession::handle_rst(const Packet& p, Direction dir, StreamPacketResult& r) {
+  if (!rst_valid(p, dir)) {
+    r.invalid = true;
+    return;
+  }
+  ++shared_->counters.rst;
+  streams_[index(dir)].rst_seen = true;
+  set_state(TcpState::kClosed);
+  finish();
+}
+
 void TcpSession::handle_syn_sent(const Packet& p, Direction dir, StreamPacketResult& r) {
   const uint8_t f = p.tcp.flags;
   auto& c = shared_->counters;
   TcpStreamState& cl = streams_[0];
   TcpStreamState& sv = streams_[1];
   if (has(f, tcp_flag::kRst)) {
-    if (!rst_valid(p, dir)) {
-      r.invalid = true;
-      return;
-    }
-    ++c.rst;
-    streams_[index(dir)].rst_seen = true;
-    set_state(TcpState::kClosed);
-    finish();
+    handle_rst(p, dir, r);
     return;
   }
   if (has(f, tcp_flag::kSyn) && has(f, tcp_flag::kAck)) {
@@ -327,14 +333,7 @@ void TcpSession::handle_syn_recv(Flow& flow, const Packet& p, Direction dir,
   TcpStreamState& cl = streams_[0];
   TcpStreamState& sv = streams_[1];
   if (has(f, tcp_flag::kRst)) {
-    if (!rst_valid(p, dir)) {
-      r.invalid = true;
-      return;
-    }
-    ++c.rst;
-    streams_[index(dir)].rst_seen = true;
-    set_state(TcpState::kClosed);
-    finish();
+    handle_rst(p, dir, r);
     return;
   }
   if (has(f, tcp_flag::kSyn)) {
@@ -393,14 +392,7 @@ void TcpSession::handle_open(const Packet& p, Direction dir, StreamPacketResult&
     return;
   }
   if (has(f, tcp_flag::kRst)) {
-    if (!rst_valid(p, dir)) {
-      r.invalid = true;
-      return;
-    }
-    ++c.rst;
-    streams_[index(dir)].rst_seen = true;
-    set_state(TcpState::kClosed);
-    finish();
+    handle_rst(p, dir, r);
     return;
   }
   if (has(f, tcp_flag::kSyn)) {

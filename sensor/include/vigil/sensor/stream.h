@@ -298,6 +298,7 @@ class TcpSession {
   void handle_syn_recv(Flow& flow, const Packet& p, Direction dir, StreamPacketResult& r);
   void handle_open(const Packet& p, Direction dir, StreamPacketResult& r);
   bool rst_valid(const Packet& p, Direction dir) const;
+  void handle_rst(const Packet& p, Direction dir, StreamPacketResult& r);
   void handle_data(const Packet& p, Direction dir, StreamPacketResult& r);
   void handle_ack(const Packet& p, Direction dir);
   void update_close_state();
