@@ -90,25 +90,13 @@ void run_tcp(const vigil::fuzz::TwoSided& in, const DnsConfig& config) {
   vigil::core::Timestamp ts{1'700'000'000'000'000};
   const unsigned shift = in.seed & 7;
   vigil::fuzz::Chunker chunker(in.seed, shift == 7 ? 65536 : (size_t{1} << shift));
-  const std::span<const uint8_t> side[2] = {in.to_client, in.to_server};
-  size_t off[2] = {0, 0};
-  while (off[0] < side[0].size() || off[1] < side[1].size()) {
-    int dir;
-    if (off[0] >= side[0].size()) {
-      dir = 1;
-    } else if (off[1] >= side[1].size()) {
-      dir = 0;
-    } else {
-      dir = (chunker.next_u32() >> 9) & 1;
-    }
-    const size_t n = std::min(chunker.next(), side[dir].size() - off[dir]);
-    const auto piece = vigil::fuzz::own_copy(side[dir].subspan(off[dir], n));
-    off[dir] += n;
+  vigil::fuzz::feed_interleaved(in, chunker, 9, [&](bool to_server, std::span<const uint8_t> piece,
+                                                      const size_t*, const std::span<const uint8_t>*) {
     ts.usec += 1000;
-    p.on_data(dir == 1, piece, ts);
+    p.on_data(to_server, piece, ts);
     read_updated(p);
     if ((chunker.next_u32() & 3) == 0) p.release_completed();
-  }
+  });
   if ((in.seed & 0x40) != 0) {
     p.on_gap(true, 10);
     read_updated(p);

@@ -85,25 +85,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const bool gap = (in.seed & 0x40) != 0;
   const bool gap_to_server = (chunker.next_u32() & 1) != 0;
-  size_t off[2] = {0, 0};  // [0] to client, [1] to server
-  const std::span<const uint8_t> side[2] = {in.to_client, in.to_server};
   bool gap_done = !gap;
-  while (off[0] < side[0].size() || off[1] < side[1].size()) {
-    int dir;
-    if (off[0] >= side[0].size()) {
-      dir = 1;
-    } else if (off[1] >= side[1].size()) {
-      dir = 0;
-    } else {
-      dir = (chunker.next_u32() >> 7) & 1;
-    }
-    const size_t n = std::min(chunker.next(), side[dir].size() - off[dir]);
-    // Each piece in its own heap block: a read past a piece is an ASan error, not a read of the
-    // next piece.
-    const auto piece = vigil::fuzz::own_copy(side[dir].subspan(off[dir], n));
-    off[dir] += n;
+  vigil::fuzz::feed_interleaved(in, chunker, 7, [&](bool to_server, std::span<const uint8_t> piece,
+                                                      const size_t* off, const std::span<const uint8_t>* side) {
     ts.usec += 1000;
-    parser.on_data(dir == 1, piece, ts);
+    parser.on_data(to_server, piece, ts);
     read_updated(parser);
     if (!gap_done && off[gap_to_server ? 1 : 0] * 2 >= side[gap_to_server ? 1 : 0].size()) {
       gap_done = true;
@@ -111,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       read_updated(parser);
     }
     if ((chunker.next_u32() & 3) == 0) parser.release_completed();
-  }
+  });
   parser.on_close();
   read_updated(parser);
   for (const auto& tx : parser.txs()) read_tx(*tx);

@@ -53,28 +53,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool gap = (in.seed & 0x40) != 0;
   const bool gap_to_server = (chunker.next_u32() & 1) != 0;
   bool gap_done = !gap;
-  const std::span<const uint8_t> side[2] = {in.to_client, in.to_server};
-  size_t off[2] = {0, 0};
-  while (off[0] < side[0].size() || off[1] < side[1].size()) {
-    int dir;
-    if (off[0] >= side[0].size()) {
-      dir = 1;
-    } else if (off[1] >= side[1].size()) {
-      dir = 0;
-    } else {
-      dir = (chunker.next_u32() >> 7) & 1;
-    }
-    const size_t n = std::min(chunker.next(), side[dir].size() - off[dir]);
-    const auto piece = vigil::fuzz::own_copy(side[dir].subspan(off[dir], n));
-    off[dir] += n;
+  vigil::fuzz::feed_interleaved(in, chunker, 7, [&](bool to_server, std::span<const uint8_t> piece,
+                                                      const size_t* off, const std::span<const uint8_t>* side) {
     ts.usec += 1000;
-    parser.on_data(dir == 1, piece, ts);
+    parser.on_data(to_server, piece, ts);
     if (parser.updated()) read_state(parser.state());
     if (!gap_done && off[gap_to_server ? 1 : 0] * 2 >= side[gap_to_server ? 1 : 0].size()) {
       gap_done = true;
       parser.on_gap(gap_to_server, 1 + chunker.next_u32() % 3000);
     }
-  }
+  });
   parser.on_close();
   read_state(parser.state());
   consume(uint32_t(parser.stats().records + parser.failed()));

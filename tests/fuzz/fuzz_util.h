@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <span>
 #include <vector>
 
@@ -58,6 +59,30 @@ inline TwoSided split_two_sided(const uint8_t* data, size_t size) {
 // (a span into the middle of the fuzzer's buffer would not trip it).
 inline std::vector<uint8_t> own_copy(std::span<const uint8_t> s) {
   return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+// Feeds both sides of `in` in interleaved pieces, as a TCP connection delivers them. The
+// chunker sets each piece's size and, while both sides have bytes left, bit `dir_bit` of a draw
+// picks the side. `on_piece(to_server, piece, progress)` gets each piece in its own heap block
+// (own_copy), then the bytes delivered so far and the full sides, both indexed [1] = to server.
+template <typename OnPiece>
+void feed_interleaved(const TwoSided& in, Chunker& chunker, unsigned dir_bit, OnPiece&& on_piece) {
+  const std::span<const uint8_t> side[2] = {in.to_client, in.to_server};  // [1] = to server
+  size_t off[2] = {0, 0};
+  while (off[0] < side[0].size() || off[1] < side[1].size()) {
+    int dir;
+    if (off[0] >= side[0].size()) {
+      dir = 1;
+    } else if (off[1] >= side[1].size()) {
+      dir = 0;
+    } else {
+      dir = (chunker.next_u32() >> dir_bit) & 1;
+    }
+    const size_t n = std::min(chunker.next(), side[dir].size() - off[dir]);
+    const auto piece = own_copy(side[dir].subspan(off[dir], n));
+    off[dir] += n;
+    on_piece(dir == 1, std::span<const uint8_t>(piece), off, side);
+  }
 }
 
 // Reads every byte of `s` (so a dangling or short span is caught by ASan) and folds it into a
