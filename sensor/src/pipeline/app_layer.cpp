@@ -109,6 +109,43 @@ struct FlowAppExt final : FlowExtension {
 
 }  // namespace
 
+// The parser counters that go into the stats record, each named once.
+constexpr std::pair<const char*, uint64_t app::HttpStats::*> kHttpCounters[] = {
+    {"requests", &app::HttpStats::requests},
+    {"responses", &app::HttpStats::responses},
+    {"request_body_truncated", &app::HttpStats::request_body_truncated},
+    {"response_body_truncated", &app::HttpStats::response_body_truncated},
+    {"compression_bomb", &app::HttpStats::compression_bomb},
+    {"decompression_failed", &app::HttpStats::decompression_failed},
+    {"too_many_encoding_layers", &app::HttpStats::too_many_encoding_layers},
+    {"field_too_long", &app::HttpStats::field_too_long},
+    {"too_many_headers", &app::HttpStats::too_many_headers},
+    {"invalid_chunk_length", &app::HttpStats::invalid_chunk_length},
+    {"invalid_header", &app::HttpStats::invalid_header},
+    {"stream_errors", &app::HttpStats::stream_errors},
+    {"gaps", &app::HttpStats::gaps},
+    {"txs_dropped", &app::HttpStats::txs_dropped},
+};
+constexpr std::pair<const char*, uint64_t app::DnsStats::*> kDnsCounters[] = {
+    {"requests", &app::DnsStats::requests},
+    {"responses", &app::DnsStats::responses},
+    {"malformed", &app::DnsStats::malformed},
+    {"name_too_long", &app::DnsStats::name_too_long},
+    {"pointer_loops", &app::DnsStats::pointer_loops},
+    {"too_many_records", &app::DnsStats::too_many_records},
+    {"unsolicited_responses", &app::DnsStats::unsolicited_responses},
+    {"txs_dropped", &app::DnsStats::txs_dropped},
+    {"tcp_bad_length", &app::DnsStats::tcp_bad_length},
+};
+constexpr std::pair<const char*, uint64_t app::TlsStats::*> kTlsCounters[] = {
+    {"client_hellos", &app::TlsStats::client_hellos},
+    {"server_hellos", &app::TlsStats::server_hellos},
+    {"certificates", &app::TlsStats::certificates},
+    {"malformed", &app::TlsStats::malformed},
+    {"gaps", &app::TlsStats::gaps},
+    {"sslv2", &app::TlsStats::sslv2},
+};
+
 // Parser counters summed over the flows that ended, for the stats record.
 struct ParserTotals {
   app::HttpStats http;
@@ -470,48 +507,13 @@ bool AppLayer::alert_metadata(const Flow& f, const AppTxView* tx, std::string& k
 void AppLayer::accumulate(FlowExtension& app_ext) {
   auto& ext = static_cast<FlowAppExt&>(app_ext);
   ParserTotals& t = impl_->totals;
+  auto sum = [](auto& total, const auto& flow, const auto& fields) {
+    for (const auto& [name, field] : fields) total.*field += flow.*field;
+  };
   switch (ext.proto) {
-    case AppProto::Http: {
-      const auto& h = static_cast<app::HttpParser&>(*ext.parser).stats();
-      t.http.requests += h.requests;
-      t.http.responses += h.responses;
-      t.http.request_body_truncated += h.request_body_truncated;
-      t.http.response_body_truncated += h.response_body_truncated;
-      t.http.compression_bomb += h.compression_bomb;
-      t.http.decompression_failed += h.decompression_failed;
-      t.http.too_many_encoding_layers += h.too_many_encoding_layers;
-      t.http.field_too_long += h.field_too_long;
-      t.http.too_many_headers += h.too_many_headers;
-      t.http.invalid_chunk_length += h.invalid_chunk_length;
-      t.http.invalid_header += h.invalid_header;
-      t.http.stream_errors += h.stream_errors;
-      t.http.gaps += h.gaps;
-      t.http.txs_dropped += h.txs_dropped;
-      break;
-    }
-    case AppProto::Dns: {
-      const auto& d = static_cast<app::DnsParserBase&>(*ext.parser).stats();
-      t.dns.requests += d.requests;
-      t.dns.responses += d.responses;
-      t.dns.malformed += d.malformed;
-      t.dns.name_too_long += d.name_too_long;
-      t.dns.pointer_loops += d.pointer_loops;
-      t.dns.too_many_records += d.too_many_records;
-      t.dns.unsolicited_responses += d.unsolicited_responses;
-      t.dns.txs_dropped += d.txs_dropped;
-      t.dns.tcp_bad_length += d.tcp_bad_length;
-      break;
-    }
-    case AppProto::Tls: {
-      const auto& x = static_cast<app::TlsParser&>(*ext.parser).stats();
-      t.tls.client_hellos += x.client_hellos;
-      t.tls.server_hellos += x.server_hellos;
-      t.tls.certificates += x.certificates;
-      t.tls.malformed += x.malformed;
-      t.tls.gaps += x.gaps;
-      t.tls.sslv2 += x.sslv2;
-      break;
-    }
+    case AppProto::Http: sum(t.http, static_cast<app::HttpParser&>(*ext.parser).stats(), kHttpCounters); break;
+    case AppProto::Dns: sum(t.dns, static_cast<app::DnsParserBase&>(*ext.parser).stats(), kDnsCounters); break;
+    case AppProto::Tls: sum(t.tls, static_cast<app::TlsParser&>(*ext.parser).stats(), kTlsCounters); break;
     default: break;
   }
 }
@@ -530,38 +532,12 @@ void AppLayer::add_stats(Json& stats) const {
   add(a, "tls_sessions", counters_.tls_sessions);
   add(a, "records", counters_.records);
   const ParserTotals& t = impl_->totals;
-  Json& h = a["http"];
-  add(h, "requests", t.http.requests);
-  add(h, "responses", t.http.responses);
-  add(h, "request_body_truncated", t.http.request_body_truncated);
-  add(h, "response_body_truncated", t.http.response_body_truncated);
-  add(h, "compression_bomb", t.http.compression_bomb);
-  add(h, "decompression_failed", t.http.decompression_failed);
-  add(h, "too_many_encoding_layers", t.http.too_many_encoding_layers);
-  add(h, "field_too_long", t.http.field_too_long);
-  add(h, "too_many_headers", t.http.too_many_headers);
-  add(h, "invalid_chunk_length", t.http.invalid_chunk_length);
-  add(h, "invalid_header", t.http.invalid_header);
-  add(h, "stream_errors", t.http.stream_errors);
-  add(h, "gaps", t.http.gaps);
-  add(h, "txs_dropped", t.http.txs_dropped);
-  Json& d = a["dns"];
-  add(d, "requests", t.dns.requests);
-  add(d, "responses", t.dns.responses);
-  add(d, "malformed", t.dns.malformed);
-  add(d, "name_too_long", t.dns.name_too_long);
-  add(d, "pointer_loops", t.dns.pointer_loops);
-  add(d, "too_many_records", t.dns.too_many_records);
-  add(d, "unsolicited_responses", t.dns.unsolicited_responses);
-  add(d, "txs_dropped", t.dns.txs_dropped);
-  add(d, "tcp_bad_length", t.dns.tcp_bad_length);
-  Json& x = a["tls"];
-  add(x, "client_hellos", t.tls.client_hellos);
-  add(x, "server_hellos", t.tls.server_hellos);
-  add(x, "certificates", t.tls.certificates);
-  add(x, "malformed", t.tls.malformed);
-  add(x, "gaps", t.tls.gaps);
-  add(x, "sslv2", t.tls.sslv2);
+  auto put = [&](Json& obj, const auto& totals, const auto& fields) {
+    for (const auto& [name, field] : fields) add(obj, name, totals.*field);
+  };
+  put(a["http"], t.http, kHttpCounters);
+  put(a["dns"], t.dns, kDnsCounters);
+  put(a["tls"], t.tls, kTlsCounters);
 }
 
 }  // namespace vigil::sensor
