@@ -205,6 +205,8 @@ json to_json(const Alert& a) {
          {"events", std::move(events)},
          {"intel", a.intel},
          {"labels", labels_json(a.labels)},
+         {"level", a.level},
+         {"level_reasons", a.level_reasons},
          {"status", std::string(to_string(a.status))},
          {"verdict", a.verdict},
          {"assignee", a.assignee},
@@ -245,6 +247,8 @@ Result<Alert> alert_from_json(const json& j) {
     }
     a.intel = j.value("intel", std::vector<std::string>{});
     if (j.contains("labels")) a.labels = labels_from(j["labels"]);
+    a.level = j.value("level", "internal");
+    a.level_reasons = j.value("level_reasons", std::vector<std::string>{});
     a.status = status_from(j);
     a.verdict = j.value("verdict", "");
     a.assignee = j.value("assignee", "");
@@ -265,6 +269,8 @@ json to_json(const Incident& i) {
               {"title", i.title},
               {"rule", i.rule},
               {"severity", i.severity},
+              {"level", i.level},
+              {"level_reasons", i.level_reasons},
               {"status", std::string(to_string(i.status))},
               {"verdict", i.verdict},
               {"assignee", i.assignee},
@@ -285,6 +291,8 @@ Result<Incident> incident_from_json(const json& j) {
     i.title = j.value("title", "");
     i.rule = j.value("rule", "");
     i.severity = j.value("severity", uint8_t{3});
+    i.level = j.value("level", "internal");
+    i.level_reasons = j.value("level_reasons", std::vector<std::string>{});
     i.status = status_from(j);
     i.verdict = j.value("verdict", "");
     i.assignee = j.value("assignee", "");

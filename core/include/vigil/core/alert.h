@@ -87,6 +87,10 @@ struct Alert {
   std::vector<EventRef> events;
   std::vector<std::string> intel;
   EventLabels labels;
+  // Handling level (DESIGN §6): "public", "internal", "confidential", "secret", "top-secret",
+  // set by the policy engine at ingest, with the reasons it was chosen.
+  std::string level = "internal";
+  std::vector<std::string> level_reasons;
   AlertStatus status = AlertStatus::kNew;
   std::string verdict;  // set when closed: "true-positive", "false-positive", "benign", ...
   std::string assignee;
@@ -102,6 +106,8 @@ struct Incident {
   std::string title;
   std::string rule;  // escalating rule, or empty when made by hand
   uint8_t severity = 3;
+  std::string level = "internal";  // the highest level of its alerts
+  std::vector<std::string> level_reasons;
   AlertStatus status = AlertStatus::kNew;
   std::string verdict;
   std::string assignee;
