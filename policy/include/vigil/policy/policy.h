@@ -73,7 +73,10 @@ struct RecordView {
   std::vector<std::string> shared_with;  // tenants it is shared with besides the owner
   bool has_pii = false;
 };
-RecordView view_of(const core::Alert& alert);      // reads alert.tenant, alert.level, alert.labels
+// Reads alert.tenant, alert.level (an unknown name reads as top-secret), alert.labels.tlp (empty:
+// amber; unknown: red), labels.pii / tags "pii" "pii-sensitive" (has_pii) and tags "shared:<tenant>"
+// (shared_with).
+RecordView view_of(const core::Alert& alert);
 RecordView view_of(const core::Incident& incident);
 
 struct User {
@@ -117,6 +120,8 @@ struct Retention {
   int64_t alert_usec[5] = {};
   int64_t event_usec[5] = {};
   int64_t protocol_usec = 0;  // flow/http/dns/tls records, any level
+  int64_t incident_usec = 0;  // 0 = forever, else >= 730 days
+  int64_t audit_usec = 0;     // 0 = forever, else >= 730 days
 };
 
 class Policy {
@@ -133,6 +138,10 @@ class Policy {
   [[nodiscard]] const Retention& retention() const;
   [[nodiscard]] const User* find_user(std::string_view name) const;
   [[nodiscard]] const User* find_user_by_token_sha256(std::string_view hex) const;
+  [[nodiscard]] const Tenant* find_tenant(std::string_view name) const;
+  // The configured handling level of a sensor or link (policy `sensors:`), nullopt when unset.
+  [[nodiscard]] std::optional<Level> sensor_level(std::string_view sensor_id) const;
+  [[nodiscard]] const std::string& source() const;
   // The tenant owning traffic of this address / VLAN / VNI ("" when none matches). VNI and VLAN
   // win over addresses; the most specific CIDR wins among addresses.
   [[nodiscard]] std::string tenant_for(const core::IpAddress& ip, uint16_t vlan, uint32_t vni) const;
@@ -144,6 +153,8 @@ class Policy {
   [[nodiscard]] Classification classify(const core::EventLabels& labels, const core::FlowTuple& flow,
                                         std::optional<Level> sensor_level) const;
 
+  // Deny wins: every rule (role, scope, tlp, clearance, top-secret, unmask) must pass; the
+  // Decision names the first that failed, or "allow" with the reasons it passed.
   [[nodiscard]] Decision may(const User& user, Action action, const RecordView& record) const;
   // Masks in place what `user` may not see in clear: PII values (already masked by the sensor)
   // stay masked, victim-internal addresses of tenants out of scope are removed, payload fields
