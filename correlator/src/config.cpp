@@ -85,6 +85,7 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
   c.intel_domain_files = r.get_string_list("intel.domain_files");
   c.intel_hash_files = r.get_string_list("intel.hash_files");
   c.rule_files = r.get_string_list("rules");
+  c.policy_file = resolve(path, r.get_string("policy", ""));
   for (auto* list : {&c.intel_ip_files, &c.intel_domain_files, &c.intel_hash_files, &c.rule_files}) {
     for (auto& f : *list) f = resolve(path, f);
   }
@@ -94,6 +95,12 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
   YAML::Node tenants = r.get_node("tenants");
   if (auto st = r.finish(); !st) return st.error();
   if (!bad_duration.empty()) return make_error("expected a duration such as 90s, 15m, 12h or 30d", path + ": key '" + bad_duration + "'");
+  if (!c.policy_file.empty()) {
+    // One place decides how long records live: the policy's retention per level.
+    for (const std::string key : {"retention.alerts", "retention.events"}) {
+      if (r.has(key)) return make_error("retention is set per level in the policy (" + c.policy_file + ")", path + ": key '" + key + "'");
+    }
+  }
   if (c.server_secret_key.empty()) return make_error("missing server_key_file (make one with vigil-keygen)", path);
 
   try {

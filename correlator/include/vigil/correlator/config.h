@@ -38,6 +38,10 @@ struct CorrelatorConfig {
   std::vector<std::string> intel_domain_files;
   std::vector<std::string> intel_hash_files;
   std::vector<std::string> rule_files;
+  // Optional policy (docs/policy.md): tenants, assets, sensor levels, retention per level. With
+  // it, events are labelled and alerts classified by the policy engine, and its retention
+  // replaces retention.alerts / retention.events.* here. Reloaded on SIGHUP.
+  std::string policy_file;
   int64_t aggregation_window_usec = 60'000'000;
   int64_t alert_retention_usec = 0;  // 0 = forever
   int64_t event_retention_usec[core::kEventKindCount] = {};
