@@ -11,6 +11,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include "audit_internal.h"
 #include "keys.h"
 #include "vigil/core/codec.h"
 #include "vigil/core/log.h"
@@ -103,6 +104,7 @@ struct CommitBatch::Rep {
   size_t bytes = 0;
   uint64_t events = 0;
   uint64_t alerts = 0;
+  std::vector<AuditEntry> audit;
 
   void put(Cf cf, std::string key, std::string value) {
     bytes += key.size() + value.size();
@@ -149,10 +151,12 @@ void CommitBatch::set_high_water_mark(const std::string& sensor, uint64_t seq) {
 
 void CommitBatch::put_state(const std::string& key, const std::string& value) { rep_->put(kMeta, "state/" + key, value); }
 void CommitBatch::delete_state(const std::string& key) { rep_->del(kMeta, "state/" + key); }
-size_t CommitBatch::count() const { return rep_->entries.size(); }
+void CommitBatch::append_audit(AuditEntry e) { rep_->audit.push_back(std::move(e)); }
+size_t CommitBatch::count() const { return rep_->entries.size() + rep_->audit.size(); }
 size_t CommitBatch::byte_size() const { return rep_->bytes; }
 void CommitBatch::clear() {
   rep_->entries.clear();
+  rep_->audit.clear();
   rep_->bytes = 0;
   rep_->events = 0;
   rep_->alerts = 0;
@@ -166,6 +170,7 @@ struct Store::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::atomic<int64_t> index_cutoff{INT64_MIN};
   std::unique_ptr<IndexRetentionFilter> idx_filter;
+  std::unique_ptr<AuditLog> audit;
   std::atomic<uint64_t> commits{0}, commit_failures{0}, events_written{0}, alerts_written{0};
   std::shared_ptr<spdlog::logger> log = core::logger("store");
 
@@ -239,7 +244,10 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s;
-  if (options.read_only) {
+  if (!options.secondary_path.empty()) {
+    dbo.max_open_files = -1;  // required by secondary instances
+    s = rocksdb::DB::OpenAsSecondary(dbo, options.path, options.secondary_path, descs, &handles, &raw);
+  } else if (options.read_only) {
     s = rocksdb::DB::OpenForReadOnly(dbo, options.path, descs, &handles, &raw);
   } else {
     std::error_code ec;
@@ -250,6 +258,12 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   if (!s.ok()) return rocks_error(s, "open " + options.path);
   impl->db.reset(raw);
   impl->cfs = std::move(handles);
+  bool writable = !options.read_only && options.secondary_path.empty();
+  auto audit = AuditLog::Impl::open(impl->db.get(), impl->cf(kAudit),
+                                    options.audit_key_file.empty() ? options.path + "/audit.key" : options.audit_key_file,
+                                    writable, options.sync);
+  if (!audit) return audit.error();
+  impl->audit = std::move(*audit);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -260,6 +274,14 @@ Status Store::commit(CommitBatch& batch) {
     rocksdb::Status s = e.op == CommitBatch::Rep::kPut ? wb.Put(im.cf(e.cf), e.key, e.value) : wb.Delete(im.cf(e.cf), e.key);
     if (!s.ok()) return rocks_error(s, "write batch");
   }
+  // Audit entries: seqs are assigned and the tree extended under the log's append lock, held
+  // until the write is durable, so seqs follow commit order with no gaps.
+  std::unique_lock<std::mutex> audit_lock;
+  AuditLog::Impl::State audit_next;
+  if (!batch.rep_->audit.empty()) {
+    audit_lock = std::unique_lock<std::mutex>(im.audit->impl_->append_mu);
+    if (auto st = im.audit->impl_->stage(batch.rep_->audit, wb, audit_next); !st) return st;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = im.options.sync;
   wo.disableWAL = false;
@@ -267,6 +289,10 @@ Status Store::commit(CommitBatch& batch) {
   if (!s.ok()) {
     ++im.commit_failures;
     return rocks_error(s, "commit");
+  }
+  if (audit_lock.owns_lock()) {
+    im.audit->impl_->publish(audit_next);
+    audit_lock.unlock();
   }
   ++im.commits;
   im.events_written += batch.rep_->events;
@@ -504,7 +530,7 @@ Result<uint64_t> Store::next_incident_change_seq(const RecordId& id) const {
   return uint64_t{1};
 }
 
-Status Store::update_alert(const RecordId& id, const std::function<void(Alert&)>& change) {
+Status Store::update_alert(const RecordId& id, const std::function<void(Alert&)>& change, std::vector<AuditEntry> audit) {
   auto cur = get_alert(id);
   if (!cur) return cur.error();
   if (!cur->has_value()) return make_error("no alert " + id.to_string(), "store");
@@ -515,6 +541,15 @@ Status Store::update_alert(const RecordId& id, const std::function<void(Alert&)>
   now.updated = Timestamp::now();
   CommitBatch b;
   b.put_alert(now, &before);
+  if (!audit.empty()) {
+    std::string before_hash = audit::record_hash(before), after_hash = audit::record_hash(now);
+    for (auto& e : audit) {
+      if (e.object.empty()) e.object = id.to_string();
+      e.before_hash = before_hash;
+      e.after_hash = after_hash;
+      b.append_audit(std::move(e));
+    }
+  }
   return commit(b);
 }
 
@@ -554,5 +589,7 @@ StoreCounters Store::counters() const {
 }
 
 const std::string& Store::path() const { return impl_->options.path; }
+
+AuditLog& Store::audit() const { return *impl_->audit; }
 
 }  // namespace vigil::store

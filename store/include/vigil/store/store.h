@@ -5,7 +5,7 @@
 //   incidents  incident id(16) | 0x00                                      -> incident JSON
 //              incident id(16) | 0x01 | seq(8)                             -> history entry JSON
 //   idx        tag(1) | field | alert id(16)                               -> ""  (secondary indexes)
-//   audit      reserved for the audit chain
+//   audit      the audit log: entries, Merkle tree nodes, signed heads, indexes (vigil/store/audit.h)
 //   meta       "hwm/" sensor -> last durable seq (8, BE); "state/" key -> correlator state
 //
 // Keys are big-endian and time-ordered, so every query is a bounded range scan: the time index
@@ -28,6 +28,7 @@
 #include "vigil/core/event.h"
 #include "vigil/core/ip.h"
 #include "vigil/core/result.h"
+#include "vigil/store/audit.h"
 
 namespace vigil::store {
 
@@ -47,6 +48,12 @@ struct StoreOptions {
   bool sync = true;
   uint64_t block_cache_bytes = 64ull << 20;
   bool read_only = false;  // for the query tools: no lock, sees the state at open time
+  // Open as a RocksDB secondary instance (its own info files in this directory) that follows a
+  // running writer: no lock, sees the state at open time; for tools reading a live store.
+  std::string secondary_path{};
+  // The audit log's Ed25519 signing key (hex, mode 0600; the public key beside it as .pub).
+  // Created on the first writable open. Empty = <path>/audit.key.
+  std::string audit_key_file{};
 };
 
 // Everything one ingest step writes, applied atomically (one RocksDB WriteBatch, WAL on).
@@ -64,6 +71,9 @@ class CommitBatch {
   void set_high_water_mark(const std::string& sensor, uint64_t seq);
   void put_state(const std::string& key, const std::string& value);
   void delete_state(const std::string& key);
+  // An audit entry for a change in this batch; seq and time are assigned at commit, in commit
+  // order, and the entry is durable exactly when the rest of the batch is (vigil/store/audit.h).
+  void append_audit(AuditEntry e);
   [[nodiscard]] size_t count() const;
   [[nodiscard]] size_t byte_size() const;
   void clear();
@@ -141,8 +151,14 @@ class Store {
   // Next free history seq of an incident (for CommitBatch::put_incident).
   Result<uint64_t> next_incident_change_seq(const RecordId& id) const;
 
-  // Read-modify-write of one alert (status, assignee, notes) in its own synced commit.
-  Status update_alert(const RecordId& id, const std::function<void(Alert&)>& change);
+  // Read-modify-write of one alert (status, assignee, notes) in its own synced commit. Each of
+  // `audit` is appended in the same commit with object = the alert id (when empty) and
+  // before_hash/after_hash of the alert's JSON before and after the change.
+  Status update_alert(const RecordId& id, const std::function<void(Alert&)>& change,
+                      std::vector<AuditEntry> audit = {});
+
+  // The audit log (entries appended through CommitBatch::append_audit).
+  [[nodiscard]] AuditLog& audit() const;
 
   // Deletes events and alerts older than the policy allows (range deletes; index entries of
   // deleted alerts are dropped by a compaction filter and skipped by queries until then).
