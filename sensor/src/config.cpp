@@ -103,9 +103,9 @@ core::Status parse_sensor_config(const YAML::Node& root, const std::string& sour
   if (r.has("outputs.eve.types")) {
     out.eve_types = r.get_string_list("outputs.eve.types");
     for (const auto& t : out.eve_types) {
-      static const char* known[] = {"alert", "http", "dns", "tls", "flow", "stats"};
+      static const char* known[] = {"alert", "http", "dns", "tls", "flow", "classification", "stats"};
       if (std::find(std::begin(known), std::end(known), t) == std::end(known)) {
-        return core::make_error("unknown event type '" + t + "' (alert, http, dns, tls, flow, stats)",
+        return core::make_error("unknown event type '" + t + "' (alert, http, dns, tls, flow, classification, stats)",
                                 source + ": key 'outputs.eve.types'");
       }
     }
@@ -121,6 +121,16 @@ core::Status parse_sensor_config(const YAML::Node& root, const std::string& sour
   out.spool_dir = r.get_string("correlator.spool-dir", out.spool_dir);
   out.spool_max = r.get_size("correlator.spool-max", out.spool_max);
   out.drain_seconds = static_cast<uint32_t>(r.get_int("correlator.drain-seconds", out.drain_seconds, 0, 3600));
+
+  out.classification_enabled = r.get_bool("classification.enabled", out.classification_enabled);
+  out.classification_pack = r.get_string("classification.pack", out.classification_pack);
+  out.classification_key_file = r.get_string("classification.key-file", out.classification_key_file);
+  out.classification_bulk_threshold = static_cast<uint32_t>(
+      r.get_int("classification.bulk-threshold", out.classification_bulk_threshold, 1, 1000000));
+  out.classification_max_values =
+      static_cast<uint32_t>(r.get_int("classification.max-values", out.classification_max_values, 0, 1000));
+  out.classification_drop_secret_payload =
+      r.get_bool("classification.drop-secret-payload", out.classification_drop_secret_payload);
 
   return r.finish();
 }

@@ -14,6 +14,7 @@
 #include "vigil/sensor/capture.h"
 #include "vigil/sensor/decode.h"
 #include "vigil/sensor/ship.h"
+#include "vigil/sensor/classify.h"
 
 #include <unistd.h>
 
@@ -102,6 +103,7 @@ struct Sensor::Impl {
   std::unique_ptr<PacketSource> source;
   std::unique_ptr<Decoder> decoder;
   std::unique_ptr<EventShipper> shipper;
+  std::unique_ptr<classify::Classifier> classifier;  // outlives the workers that use it
   std::vector<std::unique_ptr<Worker>> workers;
   bool checksum_auto = false;
   bool checksum_off = false;
@@ -227,10 +229,33 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(SensorOptions opts) {
     im.log->info("shipping events to {} as sensor '{}' (spool {})", sc.endpoint, sc.sensor_id, sc.spool_dir);
   }
 
+  if (cfg.classification_enabled) {
+    if (cfg.classification_pack.empty() || cfg.classification_key_file.empty()) {
+      return core::make_error("classification.enabled needs classification.pack and classification.key-file");
+    }
+    auto pack = classify::load_pack(cfg.classification_pack);
+    if (!pack.ok()) return pack.error();
+    classify::ClassifierConfig cc;
+    auto key = classify::load_key_file(cfg.classification_key_file);
+    if (!key.ok()) return key.error();
+    cc.key = std::move(key.value());
+    cc.bulk_threshold = cfg.classification_bulk_threshold;
+    cc.max_values = cfg.classification_max_values;
+    const size_t ndet = pack->detectors.size();
+    const std::string name = pack->name;
+    auto c = classify::Classifier::create(std::move(pack.value()), std::move(cc));
+    if (!c.ok()) return c.error();
+    im.classifier = std::move(c.value());
+    im.log->info("classification pack '{}': {} detectors ({})", name, ndet, cfg.classification_pack);
+  }
+
   unsigned n = cfg.workers ? cfg.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
     auto w = Worker::create(cfg, *im.engine, im.eve.get(), /*own_clock=*/n == 1, im.shipper.get());
     if (!w.ok()) return w.error();
+    if (im.classifier) {
+      if (auto st = w.value()->set_classifier(im.classifier.get()); !st.ok()) return st.error();
+    }
     im.workers.push_back(std::move(w.value()));
   }
   // CPU spent before the first packet (rule parsing and Hyperscan compilation mostly), so that

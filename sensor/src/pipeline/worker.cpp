@@ -7,6 +7,7 @@
 #include "app_layer.h"
 #include "vigil/core/event.h"
 #include "vigil/sensor/ship.h"
+#include "vigil/sensor/classify.h"
 
 namespace vigil::sensor {
 
@@ -16,7 +17,23 @@ namespace {
 struct FlowDetectExt final : FlowExtension {
   DetectFlowState state;
   bool alerted = false;
+  std::unique_ptr<classify::FlowClassification> cls;  // when the classifier is on and saw bytes
 };
+
+// The flow's classification findings, or null.
+const classify::FlowClassification* flow_cls(const Flow* f) {
+  if (!f || !f->detect) return nullptr;
+  return static_cast<const FlowDetectExt*>(f->detect.get())->cls.get();
+}
+
+// The labels stamped on a flow's alerts and records (core::EventLabels' names).
+std::string labels_json(const classify::FlowClassification& fc) {
+  nlohmann::ordered_json j;
+  j["pii"] = fc.pii();
+  j["secrecy"] = fc.secrecy();
+  j["tags"] = fc.tags();
+  return j.dump();
+}
 
 const char* app_proto_name(rules::AppProto a) {
   switch (a) {
@@ -93,6 +110,7 @@ Worker::Worker(const SensorConfig& cfg, const DetectEngine& engine, EveWriter* e
   for (const auto& t : cfg.eve_types) {
     if (t == "alert") log_alert_ = true;
     if (t == "flow") log_flow_ = true;
+    if (t == "classification") log_classification_ = true;
   }
   StreamConfig sc;
   sc.midstream = cfg.stream_midstream;
@@ -106,6 +124,80 @@ Worker::Worker(const SensorConfig& cfg, const DetectEngine& engine, EveWriter* e
 }
 
 Worker::~Worker() = default;
+
+core::Status Worker::set_classifier(const classify::Classifier* c) {
+  classifier_ = c;
+  classify_.reset();
+  if (!c) return {};
+  auto t = classify::ClassifyThread::create(*c);
+  if (!t.ok()) return t.error();
+  classify_ = std::move(t.value());
+  return {};
+}
+
+void Worker::classify_block(Flow& f, int d, std::span<const uint8_t> data, uint64_t offset, bool datagram) {
+  auto* ext = static_cast<FlowDetectExt*>(f.detect.get());
+  if (!ext || data.empty()) return;
+  if (!ext->cls) ext->cls = std::make_unique<classify::FlowClassification>();
+  classify::FlowClassification& fc = *ext->cls;
+  if (datagram) {
+    classify_->scan_datagram(fc, d, data);
+    return;
+  }
+  if (offset != fc.consumed[d]) {
+    // A gap in the stream (or bytes skipped): what waited before it is decided now.
+    classify_->finish(fc, d);
+    fc.consumed[d] = offset;
+  }
+  classify_->scan(fc, d, data);
+}
+
+void Worker::classify_flow_end(Flow& f) {
+  auto* ext = static_cast<FlowDetectExt*>(f.detect.get());
+  if (!classify_ || !ext || !ext->cls) return;
+  classify::FlowClassification& fc = *ext->cls;
+  classify_->finish(fc, 0);
+  classify_->finish(fc, 1);
+  if (!fc.any()) return;
+  auto& cc = classify_->counters();
+  if (fc.basic || fc.sensitive) ++cc.flows_pii;
+  if (fc.sensitive) ++cc.flows_sensitive;
+  if (fc.secret) ++cc.flows_secret;
+  const std::string body = classifier_->to_json(fc).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto));
+  if (eve_ && log_classification_) {
+    EveLine l;
+    l.str("timestamp", core::format_eve_time(f.last_ts))
+        .num("flow_id", f.id)
+        .str("event_type", "classification")
+        .str("src_ip", f.client_ip.to_string());
+    bool ports = f.proto == 6 || f.proto == 17 || f.proto == 132;
+    if (ports) l.num("src_port", f.client_port);
+    l.str("dest_ip", f.server_ip.to_string());
+    if (ports) l.num("dest_port", f.server_port);
+    l.str("proto", eve_proto_name(f.proto));
+    if (ap) l.str("app_proto", ap);
+    l.raw("classification", body);
+    eve_->write_line(l.finish());
+    ++cc.records;
+  }
+  if (shipper_) {
+    core::Event e;
+    static std::atomic<uint64_t> next_id{(static_cast<uint64_t>(core::Timestamp::now().seconds()) << 32) |
+                                         0x80000000u};
+    e.id = next_id.fetch_add(1, std::memory_order_relaxed);
+    e.time = f.last_ts;
+    e.kind = core::EventKind::kClassification;
+    e.flow = {f.client_ip, f.server_ip, f.client_port, f.server_port, f.proto};
+    e.flow_id = f.id;
+    if (ap) e.app_proto = ap;
+    e.app_json = body;
+    e.labels.pii = fc.pii();
+    e.labels.secrecy = fc.secrecy();
+    e.labels.tags = fc.tags();
+    if (!shipper_->submit(std::move(e))) ++counters_.ship_dropped;
+  }
+}
 
 void Worker::process(Packet& p) {
   ++counters_.packets;
@@ -168,6 +260,15 @@ void Worker::process(Packet& p) {
       raw_end = tcp->stream(dir).acked_end();
       in.stream_offset = raw_block(*tcp, dir, ext->state.raw_progress[index(dir)], raw_end, in.stream);
     }
+    // Classification sees each stream byte once, in the block detection inspects, before the
+    // packet's alerts are written so that they carry what it found.
+    if (classify_ && !ext->state.pass) {
+      if (tcp && !in.stream.empty()) {
+        classify_block(*flow, index(dir), in.stream, in.stream_offset, false);
+      } else if (p.is_udp() && p.payload_len) {
+        classify_block(*flow, index(dir), {p.payload, p.payload_len}, 0, true);
+      }
+    }
   }
   run_detect(p, flow, in);
   if (flow) impl_->app->after_packet(*flow, p);
@@ -209,8 +310,13 @@ void Worker::run_detect(const Packet& p, Flow* flow, const DetectPacket& in) {
             .num("severity", static_cast<uint64_t>(r.priority))
             .end();
         if (const char* ap = app_proto_name(in.app_proto)) l.str("app_proto", ap);
+        // A flow with a state-secret stamp: the alert is a metadata stub, without the app-layer
+        // object (DESIGN §6, top-secret).
+        const classify::FlowClassification* fc = flow_cls(flow);
+        const bool stub = fc && fc->secret && cfg_.classification_drop_secret_payload;
         std::string key, meta;
-        if (flow && impl_->app->alert_metadata(*flow, a.tx, key, meta)) l.raw(key, meta);
+        if (flow && !stub && impl_->app->alert_metadata(*flow, a.tx, key, meta)) l.raw(key, meta);
+        if (fc && fc->any()) l.raw("labels", labels_json(*fc));
         if (flow) {
           l.begin("flow")
               .num("pkts_toserver", flow->packets[0])
@@ -244,6 +350,11 @@ void Worker::ship_alert(const Packet& p, const Flow* flow, const DetectPacket& i
   e.alert = {r.gid, r.sid, r.rev, r.msg, r.category, static_cast<uint8_t>(r.priority), "allowed"};
   // The bare app-layer object (core/event.h); e.app_proto says which protocol it belongs to.
   if (!app_key.empty()) e.app_json = app_json;
+  if (const classify::FlowClassification* fc = flow_cls(flow); fc && fc->any()) {
+    e.labels.pii = fc->pii();
+    e.labels.secrecy = fc->secrecy();
+    e.labels.tags = fc->tags();
+  }
   if (!shipper_->submit(std::move(e))) ++counters_.ship_dropped;
 }
 
@@ -292,6 +403,7 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
         in.stream = {};
         if (f.tcp && progress < end) in.stream_offset = raw_block(*f.tcp, d, progress, end, in.stream);
         if (in.stream.empty() && in.txs.empty()) break;
+        if (classify_ && !in.stream.empty()) classify_block(f, index(d), in.stream, in.stream_offset, false);
         run_detect(pseudo, &f, in);
         if (in.stream.empty()) break;
         progress = in.stream_offset + in.stream.size();
@@ -300,6 +412,7 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
       }
     }
   }
+  classify_flow_end(f);
   impl_->app->on_flow_end(f);
   if (!eve_ || !log_flow_) return;
   ++counters_.flows_logged;
@@ -353,6 +466,19 @@ void Worker::add_stats(Json& stats) const {
   add(w, "checksum_bad", counters_.checksum_bad);
   add(w, "no_flow", counters_.no_flow);
   add(w, "ship_dropped", counters_.ship_dropped);
+  if (classify_) {
+    const auto& cc = classify_->counters();
+    Json& c = stats["classification"];
+    add(c, "bytes", cc.bytes);
+    add(c, "candidates", cc.candidates);
+    add(c, "confirmed", cc.confirmed);
+    add(c, "rejected", cc.rejected);
+    add(c, "scan_errors", cc.scan_errors);
+    add(c, "flows_pii", cc.flows_pii);
+    add(c, "flows_pii_sensitive", cc.flows_sensitive);
+    add(c, "flows_state_secret", cc.flows_secret);
+    add(c, "records", cc.records);
+  }
 }
 
 }  // namespace vigil::sensor

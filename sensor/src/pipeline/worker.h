@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "vigil/sensor/config.h"
@@ -16,6 +17,11 @@
 namespace vigil::sensor {
 
 class EventShipper;
+namespace classify {
+class Classifier;
+class ClassifyThread;
+struct FlowClassification;
+}  // namespace classify
 
 struct WorkerCounters {
   uint64_t packets = 0;
@@ -40,6 +46,10 @@ class Worker {
 
   // Runs one decoded packet through flow tracking, streams, app layer and detection.
   void process(Packet& p);
+  // Turns on the classification detectors (docs/classification.md); `c` outlives the worker.
+  // Call before the first packet.
+  core::Status set_classifier(const classify::Classifier* c);
+
   // Ends flows idle past their timeout at packet time `now`.
   void expire(core::Timestamp now);
   // Ends every flow (end of capture): inspects data still unseen, logs flows.
@@ -57,6 +67,10 @@ class Worker {
   void end_flow(Flow& f, FlowEndReason reason);
   void ship_alert(const Packet& p, const Flow* flow, const DetectPacket& in, const rules::Rule& r,
                   const std::string& app_key, const std::string& app_json);
+  // Classification: scans a block of the flow's direction `d` (stream bytes at `offset`, or a
+  // datagram when `datagram`), and writes the flow's record at its end.
+  void classify_block(Flow& f, int d, std::span<const uint8_t> data, uint64_t offset, bool datagram);
+  void classify_flow_end(Flow& f);
   // Runs detection on one (possibly pseudo) packet and writes its alerts.
   void run_detect(const Packet& p, Flow* flow, const DetectPacket& in);
   struct Impl;
@@ -72,6 +86,9 @@ class Worker {
   EventShipper* shipper_ = nullptr;  // ships alerts to the correlator when set (thread-safe)
   bool log_alert_ = false;
   bool log_flow_ = false;
+  bool log_classification_ = false;
+  const classify::Classifier* classifier_ = nullptr;
+  std::unique_ptr<classify::ClassifyThread> classify_;
 };
 
 }  // namespace vigil::sensor

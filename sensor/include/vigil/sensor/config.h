@@ -66,7 +66,7 @@ struct SensorConfig {
   // Output.
   bool eve_enabled = true;
   std::string eve_filename = "eve.json";
-  std::vector<std::string> eve_types = {"alert", "http", "dns", "tls", "flow", "stats"};
+  std::vector<std::string> eve_types = {"alert", "http", "dns", "tls", "flow", "classification", "stats"};
   bool stats_decoder_events = false;
 
   std::string log_level = "info";
@@ -79,6 +79,17 @@ struct SensorConfig {
   std::string spool_dir = "spool";      // correlator.spool-dir (relative: under -l)
   uint64_t spool_max = 1ull << 30;      // correlator.spool-max
   uint32_t drain_seconds = 30;          // correlator.drain-seconds: wait at the end of a file
+
+  // Data-classification detectors (docs/classification.md). Off unless enabled with a pack and
+  // a key file; the example config (deploy/config/vigil-sensor.yaml) and the demo turn them on.
+  bool classification_enabled = false;      // classification.enabled
+  std::string classification_pack;          // classification.pack: rules/packs/*.yaml
+  std::string classification_key_file;      // classification.key-file: the tenant's HMAC key
+  uint32_t classification_bulk_threshold = 10;  // classification.bulk-threshold: distinct ids -> sensitive
+  uint32_t classification_max_values = 16;  // classification.max-values: values listed per detector
+  // classification.drop-secret-payload: alerts of a flow with a state-secret stamp go out as a
+  // metadata stub, without their app-layer object.
+  bool classification_drop_secret_payload = true;
 };
 
 // Parses `root` (a YAML mapping, possibly with --set overrides applied) into `out`.
