@@ -151,6 +151,8 @@ void CommitBatch::set_high_water_mark(const std::string& sensor, uint64_t seq) {
 
 void CommitBatch::put_state(const std::string& key, const std::string& value) { rep_->put(kMeta, "state/" + key, value); }
 void CommitBatch::delete_state(const std::string& key) { rep_->del(kMeta, "state/" + key); }
+void CommitBatch::put_meta(const std::string& key, const std::string& value) { rep_->put(kMeta, "x/" + key, value); }
+void CommitBatch::delete_meta(const std::string& key) { rep_->del(kMeta, "x/" + key); }
 void CommitBatch::append_audit(AuditEntry e) { rep_->audit.push_back(std::move(e)); }
 size_t CommitBatch::count() const { return rep_->entries.size() + rep_->audit.size(); }
 size_t CommitBatch::byte_size() const { return rep_->bytes; }
@@ -305,6 +307,19 @@ Result<uint64_t> Store::high_water_mark(const std::string& sensor) const {
   if (!v) return v.error();
   if (!v->has_value() || (*v)->size() != 8) return uint64_t{0};
   return keys::get_be64(**v, 0);
+}
+
+Result<std::optional<std::string>> Store::get_meta(const std::string& key) const { return impl_->get(kMeta, "x/" + key); }
+
+Status Store::scan_meta(const std::string& prefix, const std::string& from,
+                        const std::function<bool(const std::string&, const std::string&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kMeta)));
+  const std::string full = "x/" + prefix;
+  for (it->Seek(from.empty() || from < prefix ? full : "x/" + from); it->Valid() && it->key().starts_with(full); it->Next()) {
+    if (!fn(it->key().ToString().substr(2), it->value().ToString())) break;
+  }
+  if (!it->status().ok()) return rocks_error(it->status(), "scan meta");
+  return {};
 }
 
 Status Store::scan_state(const std::function<void(const std::string&, const std::string&)>& fn) const {

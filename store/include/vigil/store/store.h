@@ -71,6 +71,10 @@ class CommitBatch {
   void set_high_water_mark(const std::string& sensor, uint64_t seq);
   void put_state(const std::string& key, const std::string& value);
   void delete_state(const std::string& key);
+  // Small side tables in the meta family (feeds' indicators: "ind/..."). Keys are stored under
+  // "x/" so they never meet the store's own "hwm/" and "state/" entries.
+  void put_meta(const std::string& key, const std::string& value);
+  void delete_meta(const std::string& key);
   // An audit entry for a change in this batch; seq and time are assigned at commit, in commit
   // order, and the entry is durable exactly when the rest of the batch is (vigil/store/audit.h).
   void append_audit(AuditEntry e);
@@ -134,6 +138,11 @@ class Store {
   Result<uint64_t> high_water_mark(const std::string& sensor) const;
   // Every "state/" entry, for the correlator to rebuild its windows after a restart.
   Status scan_state(const std::function<void(const std::string& key, const std::string& value)>& fn) const;
+  // put_meta entries: one key, or those starting with `prefix` in key order from `from` (which
+  // sorts at or after prefix; empty = the start) until fn returns false.
+  Result<std::optional<std::string>> get_meta(const std::string& key) const;
+  Status scan_meta(const std::string& prefix, const std::string& from,
+                   const std::function<bool(const std::string& key, const std::string& value)>& fn) const;
 
   Result<std::optional<Alert>> get_alert(const RecordId& id) const;
   // Alerts ordered by first_seen, at most query.limit of them. Never scans outside the time range
