@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "label.h"
 #include "vigil/core/log.h"
 
 namespace vigil::correlator {
@@ -21,6 +22,15 @@ Engine::Engine(std::shared_ptr<const CorrelatorConfig> config, std::shared_ptr<c
                std::shared_ptr<const ThreatIntel> intel)
     : config_(std::move(config)), rules_(std::move(rules)), intel_(std::move(intel)) {
   for (const auto& s : config_->sensors) sensors_[s.id] = &s;
+  set_policy(nullptr);
+}
+
+void Engine::set_policy(std::shared_ptr<const policy::Policy> policy) {
+  if (!policy) {
+    static const auto empty = policy::Policy::parse("version: 1\n", "(no policy)");
+    policy = empty.ok() ? *empty : nullptr;
+  }
+  policy_ = std::move(policy);
 }
 
 void Engine::reload(std::shared_ptr<const RuleSet> rules, std::shared_ptr<const ThreatIntel> intel) {
@@ -44,6 +54,11 @@ void Engine::reload(std::shared_ptr<const RuleSet> rules, std::shared_ptr<const 
 }
 
 std::string Engine::label_tenant(const std::string& sensor, const core::Event& e) const {
+  if (policy_) {
+    std::string t = policy_->tenant_for(e.flow.dst_ip, e.vlan, e.vni);
+    if (t.empty()) t = policy_->tenant_for(e.flow.src_ip, 0, 0);
+    if (!t.empty()) return t;
+  }
   for (const auto& t : config_->tenants) {
     if (e.vni && std::find(t.vnis.begin(), t.vnis.end(), e.vni) != t.vnis.end()) return t.name;
   }
@@ -77,6 +92,8 @@ void Engine::add_event(Alert& a, const StoredEvent& e) {
   for (const auto& t : e.intel) {
     if (std::find(a.intel.begin(), a.intel.end(), t) == a.intel.end()) a.intel.push_back(t);
   }
+  merge_labels(a.labels, e.event.labels);
+  raise_level(a, current_.level, current_.reasons);
   alerts_[a.id].dirty = true;
   ++counters_.alerts_updated;
 }
@@ -112,6 +129,7 @@ void Engine::aggregate(const StoredEvent& e, const std::string& key, const std::
   a.events.push_back(e.ref());
   a.intel = e.intel;
   a.labels = e.event.labels;
+  raise_level(a, current_.level, current_.reasons);
   agg_[key] = a.id;
   dirty_state_.insert(kAggPrefix + key);
   alerts_[a.id] = CachedAlert{std::move(a), std::nullopt, true};
@@ -125,6 +143,8 @@ void Engine::escalate(const CorrelationRule& rule, Alert& a) {
   inc.title = rule.title + " (" + a.group + ")";
   inc.rule = rule.id;
   inc.severity = a.severity;
+  inc.level = a.level;
+  inc.level_reasons = a.level_reasons;
   inc.alerts.push_back(a.id);
   inc.created = inc.updated = a.last_seen;
   a.incident = inc.id.to_string();
@@ -155,6 +175,13 @@ void Engine::fire(const CorrelationRule& rule, const std::string& group, GroupSt
   a.count = st.items.size();
   a.intel = e.intel;
   a.labels = e.event.labels;
+  raise_level(a, current_.level, current_.reasons);
+  for (const auto& it : st.items) {
+    auto l = static_cast<policy::Level>(std::min<uint8_t>(it.level, 4));
+    if (l > current_.level) {
+      raise_level(a, l, {"correlated event " + it.ref.sensor + ":" + std::to_string(it.ref.id) + " -> " + std::string(policy::to_string(l))});
+    }
+  }
   if (rule.escalate) escalate(rule, a);
   st.open = a.id;
   st.items.clear();
@@ -188,7 +215,7 @@ void Engine::correlate(const CorrelationRule& rule, size_t, const StoredEvent& e
     }
     st.open.reset();
   }
-  Item item{t, e.ref(), matched_step, {}};
+  Item item{t, e.ref(), matched_step, {}, static_cast<uint8_t>(current_.level)};
   while (!st.items.empty() && st.items.front().time < t - rule.timespan_usec) st.items.pop_front();
 
   switch (rule.type) {
@@ -249,6 +276,7 @@ void Engine::correlate(const CorrelationRule& rule, size_t, const StoredEvent& e
 void Engine::process(StoredEvent& e) {
   ++counters_.events;
   e.tenant = label_tenant(e.sensor, e.event);
+  current_ = policy_ ? label_event(*policy_, e) : policy::Classification{};
   if (intel_) intel_->match(e);
   if (!e.intel.empty()) ++counters_.intel_matches;
   stream_time_ = std::max(stream_time_, e.event.time.usec);
@@ -303,7 +331,7 @@ void Engine::gc() {
 std::string Engine::encode_group(const GroupState& st) const {
   json items = json::array();
   for (const auto& i : st.items) {
-    items.push_back({i.time, static_cast<int>(i.ref.kind), i.ref.sensor, i.ref.id, i.step, i.value});
+    items.push_back({i.time, static_cast<int>(i.ref.kind), i.ref.sensor, i.ref.id, i.step, i.value, i.level});
   }
   json j{{"items", std::move(items)}, {"last", st.last_time}};
   if (st.open) j["open"] = st.open->to_string();
@@ -321,6 +349,7 @@ std::optional<Engine::GroupState> Engine::decode_group(const std::string& v) con
       it.ref = {{it.time}, static_cast<core::EventKind>(i.at(1).get<int>()), i.at(2).get<std::string>(), i.at(3).get<uint64_t>()};
       it.step = i.at(4).get<int>();
       it.value = i.at(5).get<std::string>();
+      if (i.size() > 6) it.level = i.at(6).get<uint8_t>();
       st.items.push_back(std::move(it));
     }
     st.last_time = j.value("last", int64_t{0});

@@ -22,6 +22,7 @@
 #include "vigil/correlator/config.h"
 #include "vigil/correlator/intel.h"
 #include "vigil/correlator/rules.h"
+#include "vigil/policy/policy.h"
 #include "vigil/store/store.h"
 
 namespace vigil::correlator {
@@ -44,6 +45,10 @@ class Engine {
   // the rest is dropped (and deleted from the store at the next flush).
   void reload(std::shared_ptr<const RuleSet> rules, std::shared_ptr<const ThreatIntel> intel);
 
+  // The policy that labels events (tenant, assets, TLP) and classifies alerts; null = an empty
+  // policy (levels then come from the sensor's labels only). Applies to events processed after.
+  void set_policy(std::shared_ptr<const policy::Policy> policy);
+
   // Drops all in-memory state and loads it back from the store.
   core::Status restore(const store::Store& store);
 
@@ -64,6 +69,7 @@ class Engine {
     core::EventRef ref;
     int step = 0;
     std::string value;
+    uint8_t level = 1;  // the event's policy::Level, so a rule alert is as high as its events
   };
   struct GroupState {
     std::deque<Item> items;
@@ -90,6 +96,8 @@ class Engine {
   std::shared_ptr<const CorrelatorConfig> config_;
   std::shared_ptr<const RuleSet> rules_;
   std::shared_ptr<const ThreatIntel> intel_;
+  std::shared_ptr<const policy::Policy> policy_;
+  policy::Classification current_;  // of the event being processed
   std::map<std::string, const SensorEntry*> sensors_;
 
   std::unordered_map<std::string, core::RecordId> agg_;            // aggregation key -> open alert

@@ -50,6 +50,8 @@ class Pipeline {
   std::vector<core::BatchAck> ingest(std::vector<IncomingBatch>& batches);
 
   void reload(std::shared_ptr<const RuleSet> rules, std::shared_ptr<const ThreatIntel> intel);
+  // The policy labelling events and classifying alerts from the next ingest on (null = none).
+  void set_policy(std::shared_ptr<const policy::Policy> policy) { engine_.set_policy(std::move(policy)); }
 
   // Alerts written by the last successful ingest (for publishing).
   [[nodiscard]] const std::vector<core::Alert>& changed_alerts() const { return changed_; }
