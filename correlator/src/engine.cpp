@@ -384,6 +384,25 @@ void Engine::flush_into(store::CommitBatch& batch, std::vector<Alert>* changed) 
   dirty_state_.clear();
 }
 
+core::Status Engine::refresh_alerts(const store::Store& store, const std::vector<RecordId>& ids) {
+  for (const auto& id : ids) {
+    auto it = alerts_.find(id);
+    if (it == alerts_.end()) continue;  // not cached: the engine reads it from the store if needed
+    auto a = store.get_alert(id);
+    if (!a) return a.error();
+    if (!a->has_value()) continue;
+    const Alert& s = **a;
+    Alert& now = it->second.now;
+    now.status = s.status;
+    now.verdict = s.verdict;
+    now.assignee = s.assignee;
+    now.notes = s.notes;
+    now.incident = s.incident;
+    it->second.stored = s;
+  }
+  return {};
+}
+
 core::Status Engine::restore(const store::Store& store) {
   agg_.clear();
   groups_.clear();

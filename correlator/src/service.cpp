@@ -5,8 +5,7 @@
 #include <fstream>
 
 #include "vigil/core/log.h"
-#include "vigil/correlator/pipeline.h"
-#include "vigil/correlator/server.h"
+#include "vigil/correlator/correlator.h"
 
 namespace vigil::correlator {
 
@@ -24,18 +23,6 @@ core::Result<std::pair<std::shared_ptr<const RuleSet>, std::shared_ptr<const Thr
   return std::make_pair(*rules, *intel);
 }
 
-void write_stats(const std::string& path, const json& j) {
-  if (path.empty()) return;
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump() << "\n";
-    if (!out) return;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-}
-
 }  // namespace
 
 core::Status check_config(const CorrelatorConfig& config, std::ostream& out) {
@@ -47,86 +34,9 @@ core::Status check_config(const CorrelatorConfig& config, std::ostream& out) {
 }
 
 core::Status run_correlator(const CorrelatorConfig& cfg, RunFlags& flags) {
-  auto log = core::logger("correlator");
-  auto config = std::make_shared<const CorrelatorConfig>(cfg);
-  auto content = load_content(*config);
-  if (!content) return content.error();
-  store::StoreOptions so;
-  so.path = (std::filesystem::path(config->data_dir) / "db").string();
-  so.sync = config->sync;
-  auto store = store::Store::open(so);
-  if (!store) return store.error();
-  Pipeline pipeline(**store, config, content->first, content->second);
-  if (auto st = pipeline.start(); !st) return st;
-  auto server = IngestServer::bind(config);
-  if (!server) return server.error();
-  log->info("listening on {} for {} sensors; store {}", (*server)->endpoint(), config->sensors.size(), so.path);
-
-  using Clock = std::chrono::steady_clock;
-  auto next_stats = Clock::now();
-  auto next_retention = Clock::now();
-  auto stats_json = [&]() {
-    const auto& ic = pipeline.counters();
-    const auto& ec = pipeline.engine_counters();
-    const auto& tc = (*server)->counters();
-    return json{{"endpoint", (*server)->endpoint()},
-                {"batches_received", ic.batches_received},
-                {"batches_stored", ic.batches_stored},
-                {"batches_duplicate", ic.batches_duplicate},
-                {"batches_malformed", ic.batches_malformed},
-                {"batches_sensor_mismatch", ic.batches_sensor_mismatch},
-                {"batches_out_of_order", ic.batches_out_of_order},
-                {"events_stored", ic.events_stored},
-                {"commits", ic.commits},
-                {"commit_failures", ic.commit_failures},
-                {"alerts_created", ec.alerts_created},
-                {"alerts_updated", ec.alerts_updated},
-                {"rule_alerts", ec.rule_alerts},
-                {"incidents_created", ec.incidents_created},
-                {"intel_matches", ec.intel_matches},
-                {"auth_accepted", tc.auth_accepted},
-                {"auth_refused", tc.auth_refused},
-                {"handshake_failed", tc.handshake_failed},
-                {"frames_malformed", tc.frames_malformed},
-                {"acks_sent", tc.acks_sent},
-                {"alerts_published", tc.alerts_published}};
-  };
-  auto tick = [&]() {
-    if (flags.reload.exchange(false)) {
-      auto fresh = load_content(*config);
-      if (!fresh) {
-        log->error("reload failed, keeping the current rules and lists: {}", fresh.error().to_string());
-      } else {
-        pipeline.reload(fresh->first, fresh->second);
-        log->info("reloaded {} correlation rules and {} intel entries", fresh->first->rules.size(), fresh->second->entries());
-      }
-    }
-    if (flags.backup.exchange(false)) {
-      auto dir = std::filesystem::path(config->data_dir) / "backups" /
-                 std::to_string(core::Timestamp::now().usec / 1000000);
-      std::error_code ec;
-      std::filesystem::create_directories(dir.parent_path(), ec);
-      if (auto st = (*store)->checkpoint(dir.string()); !st) log->error("backup failed: {}", st.error().to_string());
-      else log->info("backup written to {}", dir.string());
-    }
-    auto now = Clock::now();
-    if (now >= next_retention) {
-      store::RetentionPolicy p;
-      p.alert_max_age_usec = config->alert_retention_usec;
-      for (int k = 0; k < core::kEventKindCount; ++k) p.event_max_age_usec[k] = config->event_retention_usec[k];
-      if (auto st = (*store)->apply_retention(p, core::Timestamp::now()); !st) log->error("retention: {}", st.error().to_string());
-      next_retention = now + std::chrono::seconds(config->retention_interval_sec);
-    }
-    if (now >= next_stats) {
-      write_stats(config->stats_file, stats_json());
-      next_stats = now + std::chrono::seconds(1);
-    }
-  };
-  tick();
-  auto st = (*server)->run(pipeline, flags.stop, tick);
-  write_stats(config->stats_file, stats_json());
-  log->info("stopped: {}", stats_json().dump());
-  return st;
+  auto c = Correlator::create(cfg);
+  if (!c) return c.error();
+  return (*c)->run(flags);
 }
 
 core::Status print_alerts(const store::Store& store, const store::AlertQuery& q, std::ostream& out) {
@@ -176,12 +86,33 @@ core::Status change_alert(store::Store& store, const std::string& id_text, const
   auto id = core::RecordId::parse(id_text);
   if (!id) return make_error("not an alert id: '" + id_text + "'");
   if (ch.status == core::AlertStatus::kClosed && ch.verdict.empty()) return make_error("closing an alert needs a verdict");
-  return store.update_alert(*id, [&](core::Alert& a) {
-    if (ch.status) a.status = *ch.status;
-    if (!ch.verdict.empty()) a.verdict = ch.verdict;
-    if (ch.assignee) a.assignee = *ch.assignee;
-    if (!ch.note.empty()) a.notes.push_back({core::Timestamp::now(), ch.actor, ch.note});
-  });
+  // One audit entry per kind of change, all in the alert's commit (before/after hashes filled in
+  // by the store). Note text is not copied into the log: the entry points at the alert.
+  std::vector<store::AuditEntry> audit;
+  auto entry = [&](const char* action, std::string reason) {
+    store::AuditEntry e;
+    e.actor = ch.actor;
+    e.source = "cli";
+    e.action = action;
+    e.reason = std::move(reason);
+    audit.push_back(std::move(e));
+  };
+  if (ch.status) {
+    entry("alert.status", std::string(core::to_string(*ch.status)) + (ch.verdict.empty() ? "" : " verdict=" + ch.verdict));
+  } else if (!ch.verdict.empty()) {
+    entry("alert.verdict", ch.verdict);
+  }
+  if (ch.assignee) entry("alert.assign", *ch.assignee);
+  if (!ch.note.empty()) entry("alert.note", "note added");
+  return store.update_alert(
+      *id,
+      [&](core::Alert& a) {
+        if (ch.status) a.status = *ch.status;
+        if (!ch.verdict.empty()) a.verdict = ch.verdict;
+        if (ch.assignee) a.assignee = *ch.assignee;
+        if (!ch.note.empty()) a.notes.push_back({core::Timestamp::now(), ch.actor, ch.note});
+      },
+      std::move(audit));
 }
 
 core::Result<core::RecordId> escalate_alerts(store::Store& store, const std::vector<std::string>& ids,
@@ -211,8 +142,25 @@ core::Result<core::RecordId> escalate_alerts(store::Store& store, const std::vec
     a.incident = inc.id.to_string();
     a.updated = now;
     b.put_alert(a, &before);
+    store::AuditEntry e;
+    e.actor = actor;
+    e.source = "cli";
+    e.action = "alert.escalate";
+    e.object = a.id.to_string();
+    e.before_hash = store::audit::record_hash(before);
+    e.after_hash = store::audit::record_hash(a);
+    e.reason = "into incident " + inc.id.to_string();
+    b.append_audit(std::move(e));
   }
   b.put_incident(inc, {now, actor, "created", "escalated by hand: " + std::to_string(ids.size()) + " alerts"}, 1);
+  store::AuditEntry created;
+  created.actor = actor;
+  created.source = "cli";
+  created.action = "incident.create";
+  created.object = inc.id.to_string();
+  created.after_hash = store::audit::record_hash(inc);
+  created.reason = "escalated by hand: " + std::to_string(ids.size()) + " alerts";
+  b.append_audit(std::move(created));
   if (auto st = store.commit(b); !st) return st.error();
   return inc.id;
 }

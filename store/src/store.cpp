@@ -104,6 +104,7 @@ struct CommitBatch::Rep {
   size_t bytes = 0;
   uint64_t events = 0;
   uint64_t alerts = 0;
+  std::vector<RecordId> alert_ids;
   std::vector<AuditEntry> audit;
 
   void put(Cf cf, std::string key, std::string value) {
@@ -135,6 +136,7 @@ void CommitBatch::put_alert(const Alert& now, const Alert* before) {
   }
   for (auto& k : now_keys) rep_->put(kIdx, std::move(k), {});
   rep_->put(kAlerts, keys::alert_key(now.id), core::to_json(now).dump());
+  rep_->alert_ids.push_back(now.id);
   ++rep_->alerts;
 }
 
@@ -156,7 +158,9 @@ void CommitBatch::delete_meta(const std::string& key) { rep_->del(kMeta, "x/" + 
 void CommitBatch::append_audit(AuditEntry e) { rep_->audit.push_back(std::move(e)); }
 size_t CommitBatch::count() const { return rep_->entries.size() + rep_->audit.size(); }
 size_t CommitBatch::byte_size() const { return rep_->bytes; }
+const std::vector<RecordId>& CommitBatch::alert_ids() const { return rep_->alert_ids; }
 void CommitBatch::clear() {
+  rep_->alert_ids.clear();
   rep_->entries.clear();
   rep_->audit.clear();
   rep_->bytes = 0;
@@ -174,6 +178,7 @@ struct Store::Impl {
   std::unique_ptr<IndexRetentionFilter> idx_filter;
   std::unique_ptr<AuditLog> audit;
   std::atomic<uint64_t> commits{0}, commit_failures{0}, events_written{0}, alerts_written{0};
+  std::function<void(const CommitBatch&)> commit_observer;
   std::shared_ptr<spdlog::logger> log = core::logger("store");
 
   ~Impl() {
@@ -299,8 +304,11 @@ Status Store::commit(CommitBatch& batch) {
   ++im.commits;
   im.events_written += batch.rep_->events;
   im.alerts_written += batch.rep_->alerts;
+  if (im.commit_observer) im.commit_observer(batch);
   return {};
 }
+
+void Store::set_commit_observer(std::function<void(const CommitBatch&)> fn) { impl_->commit_observer = std::move(fn); }
 
 Result<uint64_t> Store::high_water_mark(const std::string& sensor) const {
   auto v = impl_->get(kMeta, "hwm/" + sensor);

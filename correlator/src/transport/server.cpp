@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 
+#include <unistd.h>
 #include <zmq.h>
 
 #include "vigil/core/codec.h"
@@ -172,16 +173,31 @@ const std::string& IngestServer::endpoint() const { return impl_->endpoint; }
 const TransportCounters& IngestServer::counters() const { return impl_->counters; }
 
 core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop, const std::function<void()>& tick) {
+  Hooks h;
+  h.tick = tick;
+  return run(pipeline, stop, h);
+}
+
+core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop, const Hooks& hooks) {
   auto& im = *impl_;
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now();
   std::vector<IncomingBatch> batches;
   std::vector<std::string> identities;
+  bool woken = false;
   while (!stop.load()) {
-    zmq_pollitem_t items[] = {{im.router, 0, ZMQ_POLLIN, 0}, {im.zap, 0, ZMQ_POLLIN, 0}, {im.monitor, 0, ZMQ_POLLIN, 0}};
-    if (zmq_poll(items, 3, 100) < 0) {
+    zmq_pollitem_t items[] = {{im.router, 0, ZMQ_POLLIN, 0},
+                              {im.zap, 0, ZMQ_POLLIN, 0},
+                              {im.monitor, 0, ZMQ_POLLIN, 0},
+                              {nullptr, hooks.wake_fd, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, hooks.wake_fd >= 0 ? 4 : 3, 100) < 0) {
       if (zmq_errno() == EINTR) continue;
       return make_error(std::string("poll: ") + zmq_strerror(zmq_errno()));
+    }
+    if (hooks.wake_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
+      uint64_t n = 0;
+      (void)!::read(hooks.wake_fd, &n, sizeof n);
+      woken = true;
     }
     if (items[1].revents & ZMQ_POLLIN) im.handle_zap();
     if (items[2].revents & ZMQ_POLLIN) im.handle_monitor();
@@ -217,10 +233,12 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
             ++im.counters.alerts_published;
           }
         }
+        if (hooks.on_commit && !pipeline.changed_alerts().empty()) hooks.on_commit(pipeline.changed_alerts());
       }
     }
-    if (Clock::now() >= next_tick) {
-      tick();
+    if (woken || Clock::now() >= next_tick) {
+      woken = false;
+      if (hooks.tick) hooks.tick();
       next_tick = Clock::now() + std::chrono::milliseconds(100);
     }
   }

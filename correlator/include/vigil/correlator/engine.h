@@ -55,6 +55,11 @@ class Engine {
   // Labels (tenant), enriches (intel) and correlates one event.
   void process(core::StoredEvent& e);
 
+  // Another component (Correlator::write) changed these alerts in the store: take their
+  // analyst-owned fields (status, verdict, assignee, notes, incident) and their stored form from
+  // the store, so the next flush neither reverts them nor leaves stale index entries.
+  core::Status refresh_alerts(const store::Store& store, const std::vector<core::RecordId>& ids);
+
   // Moves every changed alert, incident and window entry into `batch`. `changed` receives the
   // alerts written (for publishing).
   void flush_into(store::CommitBatch& batch, std::vector<core::Alert>* changed);

@@ -53,6 +53,9 @@ class Pipeline {
   // The policy labelling events and classifying alerts from the next ingest on (null = none).
   void set_policy(std::shared_ptr<const policy::Policy> policy) { engine_.set_policy(std::move(policy)); }
 
+  // See Engine::refresh_alerts: alerts changed in the store by someone else between commits.
+  core::Status refresh_alerts(const std::vector<core::RecordId>& ids) { return engine_.refresh_alerts(store_, ids); }
+
   // Alerts written by the last successful ingest (for publishing).
   [[nodiscard]] const std::vector<core::Alert>& changed_alerts() const { return changed_; }
   [[nodiscard]] const IngestCounters& counters() const { return counters_; }

@@ -43,6 +43,14 @@ class IngestServer {
   // Loops until `stop` is set. `tick` runs about every 100 ms between batches (reload, stats).
   core::Status run(Pipeline& pipeline, const std::atomic<bool>& stop, const std::function<void()>& tick);
 
+  struct Hooks {
+    std::function<void()> tick;  // about every 100 ms between commits, and whenever wake_fd fires
+    int wake_fd = -1;            // an eventfd: readable -> drained, then tick() runs at once
+    // After every successful commit, with the alerts it wrote (after the PUB socket has them).
+    std::function<void(const std::vector<core::Alert>&)> on_commit;
+  };
+  core::Status run(Pipeline& pipeline, const std::atomic<bool>& stop, const Hooks& hooks);
+
   [[nodiscard]] const TransportCounters& counters() const;
 
   struct Impl;

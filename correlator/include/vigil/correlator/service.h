@@ -12,17 +12,12 @@
 #include <vector>
 
 #include "vigil/correlator/config.h"
+#include "vigil/correlator/correlator.h"
 #include "vigil/store/store.h"
 
 namespace vigil::correlator {
 
-struct RunFlags {
-  std::atomic<bool> stop{false};
-  std::atomic<bool> reload{false};
-  std::atomic<bool> backup{false};
-};
-
-// Runs until flags.stop. Returns an error (for main to print and exit non-zero) on a bad start.
+// Correlator::create + run (vigil/correlator/correlator.h). Runs until flags.stop. Returns an error (for main to print and exit non-zero) on a bad start.
 core::Status run_correlator(const CorrelatorConfig& config, RunFlags& flags);
 
 // Loads rules and intel lists named by the config (what SIGHUP does), without starting anything.

@@ -80,6 +80,8 @@ class CommitBatch {
   void append_audit(AuditEntry e);
   [[nodiscard]] size_t count() const;
   [[nodiscard]] size_t byte_size() const;
+  // Ids of the alerts put into this batch (in put order; may repeat).
+  [[nodiscard]] const std::vector<RecordId>& alert_ids() const;
   void clear();
 
   struct Rep;
@@ -133,6 +135,12 @@ class Store {
 
   // Applies the batch atomically; with options.sync the WAL is fsynced before returning.
   Status commit(CommitBatch& batch);
+
+  // Called on the committing thread after every successful commit (including update_alert's)
+  // with the batch just applied. One observer; pass an empty function to remove it. Set it
+  // before commits start: it is not synchronised with commit(). The correlator uses it to learn
+  // which alerts other components changed (Correlator::write).
+  void set_commit_observer(std::function<void(const CommitBatch&)> fn);
 
   // The last durable batch seq of `sensor` (0 when none).
   Result<uint64_t> high_water_mark(const std::string& sensor) const;
