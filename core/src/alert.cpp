@@ -212,7 +212,9 @@ json to_json(const Alert& a) {
          {"assignee", a.assignee},
          {"notes", notes_json(a.notes)},
          {"incident", a.incident},
-         {"updated_usec", a.updated.usec}};
+         {"updated_usec", a.updated.usec},
+         {"acknowledged_usec", a.acknowledged.usec},
+         {"closed_usec", a.closed.usec}};
   return j;
 }
 
@@ -255,6 +257,8 @@ Result<Alert> alert_from_json(const json& j) {
     if (j.contains("notes")) a.notes = notes_from(j["notes"]);
     a.incident = j.value("incident", "");
     a.updated.usec = j.value("updated_usec", int64_t{0});
+    a.acknowledged.usec = j.value("acknowledged_usec", int64_t{0});
+    a.closed.usec = j.value("closed_usec", int64_t{0});
     return a;
   } catch (const json::exception& e) {
     return make_error(std::string("bad alert record: ") + e.what());

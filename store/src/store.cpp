@@ -371,12 +371,18 @@ bool matches(const Alert& a, const AlertQuery& q) {
 struct IdCursor {
   std::unique_ptr<rocksdb::Iterator> it;
   std::string prefix;
-  std::string end;  // exclusive upper bound (full key)
-  bool valid() const { return it->Valid() && it->key().compare(end) < 0; }
+  std::string begin;  // inclusive lower bound (full key)
+  std::string end;    // exclusive upper bound (full key)
+  bool reverse = false;
+  bool valid() const {
+    if (!it->Valid()) return false;
+    return reverse ? it->key().compare(begin) >= 0 : it->key().compare(end) < 0;
+  }
   RecordId id() const {
     auto k = it->key();
     return RecordId::from_bytes(reinterpret_cast<const uint8_t*>(k.data() + k.size() - 16));
   }
+  void step() { reverse ? it->Prev() : it->Next(); }
 };
 
 }  // namespace
@@ -423,13 +429,27 @@ Result<std::vector<Alert>> Store::query_alerts(const AlertQuery& q, QueryStats* 
     rocksdb::ReadOptions ro;
     c.it.reset(im.db->NewIterator(ro, im.cf(family)));
     c.prefix = p;
+    c.begin = p + keys::time_bound(q.from.usec);
     c.end = p + keys::time_bound(q.to.usec);
-    c.it->Seek(p + keys::time_bound(q.from.usec));
+    c.reverse = q.newest_first;
+    if (q.cursor) {
+      // Strictly after (before) the cursor: tighten the bound it falls inside.
+      std::string at = p + keys::alert_key(*q.cursor);
+      if (q.newest_first && at < c.end) c.end = at;
+      if (!q.newest_first && at >= c.begin) c.begin = at + '\0';
+    }
+    if (c.reverse) {
+      c.it->SeekForPrev(c.end);
+      if (c.it->Valid() && c.it->key().compare(c.end) >= 0) c.it->Prev();
+    } else {
+      c.it->Seek(c.begin);
+    }
     cursors.push_back(std::move(c));
   }
 
   std::vector<Alert> out;
   uint64_t scanned = 0, read = 0;
+  bool truncated = false;
   std::optional<RecordId> last;
   std::vector<std::string> pending;
   auto flush = [&]() -> Status {
@@ -441,26 +461,33 @@ Result<std::vector<Alert>> Store::query_alerts(const AlertQuery& q, QueryStats* 
       auto j = nlohmann::json::parse(*v, nullptr, false);
       if (j.is_discarded()) continue;
       auto a = core::alert_from_json(j);
-      if (a && matches(*a, q)) out.push_back(std::move(*a));
+      if (a && matches(*a, q) && (!q.filter || q.filter(*a))) out.push_back(std::move(*a));
     }
     pending.clear();
     return {};
   };
+  // Small first reads so a page of the newest alerts costs one round; larger once filters reject.
+  size_t batch = std::clamp<size_t>(q.limit + 1, 16, 128);
   while (out.size() < q.limit) {
-    // Merge the cursors in id (= time) order.
+    if (q.max_scan && scanned >= q.max_scan) {
+      truncated = true;
+      break;
+    }
+    // Merge the cursors in id (= time) order, descending when newest_first.
     IdCursor* best = nullptr;
     for (auto& c : cursors) {
-      if (c.valid() && (!best || c.id() < best->id())) best = &c;
+      if (c.valid() && (!best || (q.newest_first ? best->id() < c.id() : c.id() < best->id()))) best = &c;
     }
     if (!best) break;
     RecordId id = best->id();
-    best->it->Next();
+    best->step();
     ++scanned;
     if (last && *last == id) continue;
     last = id;
     pending.push_back(keys::alert_key(id));
-    if (pending.size() >= 128) {
+    if (pending.size() >= batch) {
       if (auto st = flush(); !st) return st.error();
+      batch = 128;
     }
   }
   if (auto st = flush(); !st) return st.error();
@@ -471,6 +498,7 @@ Result<std::vector<Alert>> Store::query_alerts(const AlertQuery& q, QueryStats* 
     stats->index_entries = scanned;
     stats->alerts_read = read;
     stats->index = index_name;
+    stats->truncated = truncated;
   }
   return out;
 }

@@ -97,6 +97,10 @@ struct Alert {
   std::vector<Note> notes;
   std::string incident;  // incident id, when escalated
   Timestamp updated;
+  // When an analyst first acknowledged it and when it was closed (0 = not yet): the console's
+  // mean time to acknowledge / resolve. Analyst-owned like status and verdict.
+  Timestamp acknowledged;
+  Timestamp closed;
   friend bool operator==(const Alert&, const Alert&) = default;
 };
 

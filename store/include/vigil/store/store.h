@@ -104,12 +104,23 @@ struct AlertQuery {
   std::optional<uint8_t> max_severity;  // severity <= this (1 is the most severe)
   std::optional<std::string> assignee;
   size_t limit = 1000;
+  // Newest first (descending id) instead of oldest first.
+  bool newest_first = false;
+  // Key-based pagination: only alerts whose id sorts strictly after this one (before it, when
+  // newest_first). Pass the id of the last alert of the previous page; never an offset.
+  std::optional<RecordId> cursor;
+  // Checked inside the scan after the other filters (the console passes the policy's visibility
+  // and its full-text match): rejected alerts do not count toward limit.
+  std::function<bool(const Alert&)> filter;
+  // Stop after reading this many index entries (0 = no bound); QueryStats::truncated says so.
+  uint64_t max_scan = 0;
 };
 
 struct QueryStats {
   uint64_t index_entries = 0;  // index or primary entries read
   uint64_t alerts_read = 0;
   std::string index;  // which index drove the scan
+  bool truncated = false;  // max_scan reached before limit
 };
 
 struct RetentionPolicy {
@@ -153,8 +164,8 @@ class Store {
                    const std::function<bool(const std::string& key, const std::string& value)>& fn) const;
 
   Result<std::optional<Alert>> get_alert(const RecordId& id) const;
-  // Alerts ordered by first_seen, at most query.limit of them. Never scans outside the time range
-  // of the most selective index that applies.
+  // Alerts ordered by id (first_seen, then hash; newest first when asked), at most query.limit of
+  // them. Never scans outside the time range of the most selective index that applies.
   Result<std::vector<Alert>> query_alerts(const AlertQuery& query, QueryStats* stats = nullptr) const;
   // The stored events an alert refers to (those still within retention).
   Result<std::vector<StoredEvent>> get_events(const std::vector<core::EventRef>& refs) const;
