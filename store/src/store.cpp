@@ -140,6 +140,11 @@ void CommitBatch::put_alert(const Alert& now, const Alert* before) {
   ++rep_->alerts;
 }
 
+void CommitBatch::delete_alert(const Alert& stored) {
+  for (auto& k : keys::index_keys(stored)) rep_->del(kIdx, std::move(k));
+  rep_->del(kAlerts, keys::alert_key(stored.id));
+}
+
 void CommitBatch::put_incident(const Incident& now, const IncidentChange& change, uint64_t change_seq) {
   rep_->put(kIncidents, keys::incident_key(now.id), core::to_json(now).dump());
   rep_->put(kIncidents, keys::incident_change_key(now.id, change_seq), core::to_json(change).dump());

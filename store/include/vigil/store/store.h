@@ -67,6 +67,8 @@ class CommitBatch {
   void put_event(const StoredEvent& e);
   // Writes `now` and keeps the indexes right: entries of `before` that changed are removed.
   void put_alert(const Alert& now, const Alert* before);
+  // Deletes an alert and its index entries; `stored` is the alert as last written (retention).
+  void delete_alert(const Alert& stored);
   void put_incident(const Incident& now, const IncidentChange& change, uint64_t change_seq);
   void set_high_water_mark(const std::string& sensor, uint64_t seq);
   void put_state(const std::string& key, const std::string& value);
