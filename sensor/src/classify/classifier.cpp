@@ -7,6 +7,7 @@
 // its last kTail bytes, and `considered` is the stream offset up to which match ends were
 // decided. A scan looks at tail + new bytes, decides the matches that end after `considered` and
 // at least kGuard bytes before the buffer's end (the rest waits for more bytes or finish()).
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -323,6 +324,69 @@ core::Result<std::unique_ptr<ClassifyThread>> ClassifyThread::create(const Class
   return t;
 }
 
+bool ClassifyThread::confirm(std::string_view buf, uint32_t id, size_t from, size_t to, bool stream_start,
+                             bool final, std::string& normalized, bool& ctx) const {
+  const Classifier::Impl& ci = c_->impl();
+  const DetectorSpec& d = c_->pack().detectors[id];
+  const ValidatorKind kind = ci.kinds[id];
+  const std::string_view text = buf.substr(from, to - from);
+  bool ok = false;
+  normalized.clear();
+  ctx = false;
+  switch (kind) {
+    case ValidatorKind::kPersonalId: ok = validate::personal_id(text, ci.year, normalized); break;
+    case ValidatorKind::kOldId: ok = validate::old_id(text, normalized); break;
+    case ValidatorKind::kMobile: ok = validate::mobile(text, normalized); break;
+    case ValidatorKind::kTaxCode: ok = validate::tax_code(text, normalized); break;
+    case ValidatorKind::kSocialInsurance: ok = validate::social_insurance(text, normalized); break;
+    case ValidatorKind::kHealthInsurance: ok = validate::health_insurance(text, normalized); break;
+    case ValidatorKind::kPaymentCard: ok = validate::payment_card(text, normalized); break;
+    case ValidatorKind::kPassport: ok = validate::passport(text, normalized); break;
+    case ValidatorKind::kStamp:
+      ok = stamp_layout(buf, from, to, stream_start, final);
+      normalized = d.grade;
+      break;
+  }
+  if (ok && kind != ValidatorKind::kStamp) ok = isolated_number(buf, from, to);
+  if (ok && d.context_mode != ContextMode::kNone) {
+    ctx = context_near(buf, from, to, ci.context[id], c_->pack().context_window);
+    if (d.context_mode == ContextMode::kRequired && !ctx) ok = false;
+  }
+  return ok;
+}
+
+size_t ClassifyThread::redact(std::string& text) {
+  if (text.empty()) return 0;
+  auto& cands = impl_->cands;
+  cands.clear();
+  hs_error_t rc = hs_scan(c_->impl().db, text.data(), static_cast<unsigned>(text.size()), 0, impl_->scratch,
+                          on_match, &cands);
+  if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) {
+    ++counters_.scan_errors;
+    return 0;
+  }
+  // Confirmed identifiers, replaced from the right so that earlier offsets stay valid; of
+  // overlapping candidates the first confirmed (leftmost start, longest) wins.
+  std::vector<std::pair<size_t, size_t>> spans;
+  std::vector<std::string> masks;
+  std::string normalized;
+  std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+    return a.from != b.from ? a.from < b.from : a.to > b.to;
+  });
+  size_t covered = 0;
+  for (const Candidate& m : cands) {
+    if (c_->impl().kinds[m.id] == ValidatorKind::kStamp || m.from < covered) continue;
+    bool ctx = false;
+    if (!confirm(text, m.id, m.from, m.to, true, true, normalized, ctx)) continue;
+    spans.emplace_back(m.from, m.to);
+    masks.push_back(mask(normalized));
+    covered = m.to;
+  }
+  for (size_t i = spans.size(); i-- > 0;) text.replace(spans[i].first, spans[i].second - spans[i].first, masks[i]);
+  counters_.redacted += spans.size();
+  return spans.size();
+}
+
 void ClassifyThread::run(FlowClassification& fc, int dir, std::string_view buf, uint64_t buf_offset,
                          bool stream_start, bool final) {
   const Classifier::Impl& ci = c_->impl();
@@ -343,29 +407,8 @@ void ClassifyThread::run(FlowClassification& fc, int dir, std::string_view buf, 
     ++counters_.candidates;
     const DetectorSpec& d = pack.detectors[m.id];
     const ValidatorKind kind = ci.kinds[m.id];
-    const std::string_view text = buf.substr(m.from, m.to - m.from);
-    bool ok = false;
-    normalized.clear();
-    switch (kind) {
-      case ValidatorKind::kPersonalId: ok = validate::personal_id(text, ci.year, normalized); break;
-      case ValidatorKind::kOldId: ok = validate::old_id(text, normalized); break;
-      case ValidatorKind::kMobile: ok = validate::mobile(text, normalized); break;
-      case ValidatorKind::kTaxCode: ok = validate::tax_code(text, normalized); break;
-      case ValidatorKind::kSocialInsurance: ok = validate::social_insurance(text, normalized); break;
-      case ValidatorKind::kHealthInsurance: ok = validate::health_insurance(text, normalized); break;
-      case ValidatorKind::kPaymentCard: ok = validate::payment_card(text, normalized); break;
-      case ValidatorKind::kPassport: ok = validate::passport(text, normalized); break;
-      case ValidatorKind::kStamp:
-        ok = stamp_layout(buf, m.from, m.to, stream_start, final);
-        normalized = d.grade;
-        break;
-    }
-    if (ok && kind != ValidatorKind::kStamp) ok = isolated_number(buf, m.from, m.to);
     bool ctx = false;
-    if (ok && d.context_mode != ContextMode::kNone) {
-      ctx = context_near(buf, m.from, m.to, ci.context[m.id], pack.context_window);
-      if (d.context_mode == ContextMode::kRequired && !ctx) ok = false;
-    }
+    const bool ok = confirm(buf, m.id, m.from, m.to, stream_start, final, normalized, ctx);
     if (!ok) {
       ++counters_.rejected;
       continue;

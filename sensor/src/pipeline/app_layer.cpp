@@ -384,7 +384,9 @@ void AppLayer::log_http(const Flow& f, const app::HttpTx& tx, core::Timestamp ts
   ++counters_.http_txs;
   if (!eve_ || !impl_->log_http) return;
   EveLine l = flow_head(f, ts, "http");
-  l.num("tx_id", tx.id()).raw("http", dump(app::http_eve(tx)));
+  std::string obj = dump(app::http_eve(tx));
+  if (redact_) redact_(obj);
+  l.num("tx_id", tx.id()).raw("http", obj);
   eve_->write_line(l.finish());
   ++counters_.records;
 }
@@ -480,6 +482,12 @@ void AppLayer::on_flow_end(Flow& f) {
 }
 
 bool AppLayer::alert_metadata(const Flow& f, const AppTxView* tx, std::string& key, std::string& value) const {
+  bool found = alert_object(f, tx, key, value);
+  if (found && redact_) redact_(value);
+  return found;
+}
+
+bool AppLayer::alert_object(const Flow& f, const AppTxView* tx, std::string& key, std::string& value) const {
   if (tx) {
     if (auto* h = dynamic_cast<const HttpTxView*>(tx)) {
       key = "http";

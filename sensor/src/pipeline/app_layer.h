@@ -7,7 +7,9 @@
 // packets to the client, each on the packet that completed them.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "vigil/sensor/config.h"
@@ -54,10 +56,15 @@ class AppLayer {
   // ("http", "dns", "tls") and the object as JSON text. Returns false when there is none.
   bool alert_metadata(const Flow& f, const AppTxView* tx, std::string& key, std::string& json) const;
 
+  // Applied to the JSON text of every http record and alert app-layer object before it leaves
+  // (the classification detectors mask identifiers in URLs and headers).
+  void set_redactor(std::function<void(std::string&)> fn) { redact_ = std::move(fn); }
+
   [[nodiscard]] const AppCounters& counters() const { return counters_; }
   void add_stats(Json& stats) const;
 
  private:
+  bool alert_object(const Flow& f, const AppTxView* tx, std::string& key, std::string& json) const;
   void log_http(const Flow& f, const app::HttpTx& tx, core::Timestamp ts);
   void log_tls(const Flow& f, const app::TlsState& state, core::Timestamp ts);
   // Adds a finished flow's parser counters to the totals.
@@ -69,6 +76,7 @@ class AppLayer {
   const SensorConfig& cfg_;
   EveWriter* eve_;
   AppCounters counters_;
+  std::function<void(std::string&)> redact_;
 };
 
 }  // namespace vigil::sensor

@@ -132,6 +132,7 @@ core::Status Worker::set_classifier(const classify::Classifier* c) {
   auto t = classify::ClassifyThread::create(*c);
   if (!t.ok()) return t.error();
   classify_ = std::move(t.value());
+  impl_->app->set_redactor([this](std::string& json) { classify_->redact(json); });
   return {};
 }
 
@@ -478,6 +479,7 @@ void Worker::add_stats(Json& stats) const {
     add(c, "flows_pii_sensitive", cc.flows_sensitive);
     add(c, "flows_state_secret", cc.flows_secret);
     add(c, "records", cc.records);
+    add(c, "redacted", cc.redacted);
   }
 }
 

@@ -156,6 +156,7 @@ struct ClassifyCounters {
   uint64_t scan_errors = 0;
   uint64_t flows_pii = 0, flows_sensitive = 0, flows_secret = 0;
   uint64_t records = 0;
+  uint64_t redacted = 0;         // identifiers masked in http records and alert objects
 };
 
 class Classifier {
@@ -193,6 +194,9 @@ class ClassifyThread {
   void finish(FlowClassification& fc, int dir);
   // A self-contained buffer (a UDP datagram): scan and finish at once, without touching the tail.
   void scan_datagram(FlowClassification& fc, int dir, std::span<const uint8_t> data);
+  // Replaces every confirmed identifier in `text` (an EVE object's JSON text: URLs, headers) by
+  // its mask; stamps are left alone. Returns how many were replaced. Findings are not counted.
+  size_t redact(std::string& text);
 
   [[nodiscard]] const ClassifyCounters& counters() const { return counters_; }
   ClassifyCounters& counters() { return counters_; }
@@ -201,6 +205,9 @@ class ClassifyThread {
   ClassifyThread() = default;
   void run(FlowClassification& fc, int dir, std::string_view buf, uint64_t buf_offset, bool stream_start,
            bool final);
+  // Validator, boundaries and context of one candidate.
+  bool confirm(std::string_view buf, uint32_t id, size_t from, size_t to, bool stream_start, bool final,
+               std::string& normalized, bool& ctx) const;
   const Classifier* c_ = nullptr;
   struct Impl;
   std::unique_ptr<Impl> impl_;
