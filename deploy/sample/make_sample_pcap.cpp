@@ -550,6 +550,66 @@ void write_scenario(PcapOut& out) {
   }
 }
 
+
+// Personal data and a stamped document in cleartext (docs/classification.md). Identifiers are
+// synthetic but valid for their validators; near misses sit beside them. The integration test
+// (tests/integration/classification) checks that eve.json never contains the clear values, also
+// those in a URL (the http record masks them).
+void write_classification_scenario(PcapOut& out) {
+  const Ip4 kClerk = ip(10, 20, 1, 41);
+  const Ip4 kExfil = ip(203, 0, 113, 77);
+  // A clerk submits a citizen's registration form to the portal (JSON body).
+  const std::string form = R"({"ho_ten":"Nguyen Van An","cccd":"001095012345","sdt":"+84 912 345 678",)"
+                           R"("mst_doanh_nghiep":"0100109106","ghi_chu":"ma ho so 20240514000123456"})";
+  http_exchange(out, kClerk, 51001, kWebServer,
+                http_request("POST /api/registrations", "portal.agency.example.gov", kBrowserUa,
+                             "Content-Type: application/json\r\nContent-Length: " + std::to_string(form.size()) +
+                                 "\r\n") +
+                    form,
+                http_response("201 Created", "application/json", R"({"status":"ok","id":4711})"));
+  out.wait_us(80000);
+  // A lookup with identifiers in the query string: the http record shows them masked.
+  http_exchange(out, kClerk, 51002, kWebServer,
+                http_request("GET /api/citizens?cccd=079201004321&sdt=0987654321", "portal.agency.example.gov",
+                             kBrowserUa),
+                http_response("200 OK", "application/json", R"({"found":true,"ho_ten":"Tran Thi Binh"})"));
+  out.wait_us(80000);
+  // A bulk export of citizen records leaves the agency: identifiers and domestic card numbers.
+  std::string csv = "stt,ho_ten,so_cccd,so_dien_thoai,so_the_napas\n";
+  const char* ids[] = {"001095012345", "079201004321", "048098765432", "031187001122", "092300555666",
+                       "001085123987", "079099321654", "056190246810", "036201135791", "027096864209",
+                       "001195777888", "038203454545"};
+  const char* phones[] = {"0912345678", "0987654321", "0356789012", "0708123456", "0823456789", "0903111222",
+                          "0934567123", "0398765432", "0775432198", "0867123456", "0945678901", "0889012345"};
+  const char* cards[] = {"9704 1234 5678 9015", "9704-2200-1234-5678", "9704000000000018", "4111 1111 1111 1111"};
+  for (int i = 0; i < 12; ++i) {
+    csv += std::to_string(i + 1) + ",Cong dan " + std::to_string(i + 1) + "," + ids[i] + "," + phones[i] + "," +
+           (i < 4 ? cards[i] : "") + "\n";
+  }
+  http_exchange(out, kExfil, 52002, kFileServer,
+                http_request("GET /export/dan-cu-2024.csv", "intranet.agency.example.gov", "python-requests/2.31"),
+                http_response("200 OK", "text/csv", csv));
+  out.wait_us(80000);
+  // An intranet document carrying a state-secret stamp on its own line, in UTF-8.
+  http_exchange(out, ip(10, 20, 1, 15), 51003, kFileServer,
+                http_request("GET /docs/bao-cao-17.txt", "intranet.agency.example.gov", kBrowserUa),
+                http_response("200 OK", "text/plain; charset=utf-8",
+                              "B\xe1\xbb\x98 C\xc3\x94NG AN\n"
+                              "T\xe1\xbb\x90I M\xe1\xba\xacT\n"
+                              "S\xe1\xbb\x91: 17/BC\n"
+                              "B\xc3\x81O C\xc3\x81O t\xc3\xacnh h\xc3\xacnh b\xe1\xba\xa3o v\xe1\xbb\x87 "
+                              "b\xc3\xad m\xe1\xba\xadt nh\xc3\xa0 n\xc6\xb0\xe1\xbb\x9b" "c\n"));
+  out.wait_us(80000);
+  // Near misses only: a wrong province code, a future birth year, a tax code with a wrong check
+  // digit, a number inside a longer one, a passport number without a context word.
+  http_exchange(out, ip(10, 20, 1, 52), 51004, kWebServer,
+                http_request("GET /help/faq.html", "portal.agency.example.gov", kBrowserUa),
+                http_response("200 OK", "text/html",
+                              "<html><body><p>Vi du CCCD: 003095012345, CCCD: 001299012345, MST: 0100109107,"
+                              " ma giao dich 1001095012345999, ma tai lieu B1234567, MAT KHAU: doi sau 90 ngay.</p>"
+                              "</body></html>\n"));
+}
+
 }  // namespace
 }  // namespace vigil::tools
 
@@ -564,6 +624,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   vigil::tools::write_scenario(out);
+  vigil::tools::write_classification_scenario(out);
   std::printf("wrote %zu packets to %s\n", out.count(), argv[1]);
   return 0;
 }

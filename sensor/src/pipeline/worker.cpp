@@ -153,6 +153,25 @@ void Worker::classify_block(Flow& f, int d, std::span<const uint8_t> data, uint6
   classify_->scan(fc, d, data);
 }
 
+void Worker::classify_stream(Flow& f, TcpSession& tcp, Direction d) {
+  auto* ext = static_cast<FlowDetectExt*>(f.detect.get());
+  if (!ext) return;
+  const StreamBuffer& sb = tcp.stream(d);
+  const uint64_t end = sb.contiguous_end();
+  uint64_t from = ext->cls ? ext->cls->consumed[index(d)] : 0;
+  while (from < end) {
+    StreamChunk c = sb.chunk(from);
+    if (c.empty()) break;
+    if (c.gap_len) {
+      from = c.offset + c.gap_len;
+      continue;
+    }
+    // classify_block decides what waited before a jump (a gap, or bytes already released).
+    classify_block(f, index(d), c.data, c.offset, false);
+    from = c.offset + c.data.size();
+  }
+}
+
 void Worker::classify_flow_end(Flow& f) {
   auto* ext = static_cast<FlowDetectExt*>(f.detect.get());
   if (!classify_ || !ext || !ext->cls) return;
@@ -261,11 +280,12 @@ void Worker::process(Packet& p) {
       raw_end = tcp->stream(dir).acked_end();
       in.stream_offset = raw_block(*tcp, dir, ext->state.raw_progress[index(dir)], raw_end, in.stream);
     }
-    // Classification sees each stream byte once, in the block detection inspects, before the
-    // packet's alerts are written so that they carry what it found.
+    // Classification sees each in-order stream byte once, as soon as it is in order (as the
+    // app layer does, not waiting for the ACK as raw-stream detection does), before the packet's
+    // alerts are written so that they carry what it found.
     if (classify_ && !ext->state.pass) {
-      if (tcp && !in.stream.empty()) {
-        classify_block(*flow, index(dir), in.stream, in.stream_offset, false);
+      if (tcp) {
+        classify_stream(*flow, *tcp, dir);
       } else if (p.is_udp() && p.payload_len) {
         classify_block(*flow, index(dir), {p.payload, p.payload_len}, 0, true);
       }
@@ -373,6 +393,10 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
   auto* ext = static_cast<FlowDetectExt*>(f.detect.get());
   if (ext && !ext->state.pass) {
     if (f.tcp) impl_->streams->finish(f);
+    if (classify_ && f.tcp) {
+      classify_stream(f, *f.tcp, Direction::ToServer);
+      classify_stream(f, *f.tcp, Direction::ToClient);
+    }
     std::vector<const AppTxView*> txs[2];
     impl_->app->finish_flow(f, f.tcp.get(), txs[0], txs[1]);
     for (Direction d : {Direction::ToServer, Direction::ToClient}) {
@@ -404,7 +428,6 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
         in.stream = {};
         if (f.tcp && progress < end) in.stream_offset = raw_block(*f.tcp, d, progress, end, in.stream);
         if (in.stream.empty() && in.txs.empty()) break;
-        if (classify_ && !in.stream.empty()) classify_block(f, index(d), in.stream, in.stream_offset, false);
         run_detect(pseudo, &f, in);
         if (in.stream.empty()) break;
         progress = in.stream_offset + in.stream.size();

@@ -70,6 +70,7 @@ class Worker {
   // Classification: scans a block of the flow's direction `d` (stream bytes at `offset`, or a
   // datagram when `datagram`), and writes the flow's record at its end.
   void classify_block(Flow& f, int d, std::span<const uint8_t> data, uint64_t offset, bool datagram);
+  void classify_stream(Flow& f, TcpSession& tcp, Direction d);
   void classify_flow_end(Flow& f);
   // Runs detection on one (possibly pseudo) packet and writes its alerts.
   void run_detect(const Packet& p, Flow* flow, const DetectPacket& in);
