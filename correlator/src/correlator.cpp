@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "vigil/correlator/retention.h"
 #include "vigil/correlator/server.h"
+#include "vigil/store/audit.h"
 
 namespace vigil::correlator {
 
@@ -23,6 +25,16 @@ core::Result<std::pair<std::shared_ptr<const RuleSet>, std::shared_ptr<const Thr
   auto intel = ThreatIntel::load(c.intel_ip_files, c.intel_domain_files, c.intel_hash_files);
   if (!intel) return intel.error();
   return std::make_pair(*rules, *intel);
+}
+
+// The policy and the hash of the text it came from (for the audit entry of each load).
+core::Result<std::pair<std::shared_ptr<const policy::Policy>, std::string>> read_policy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot open policy file", path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto p = policy::Policy::parse(text, path);
+  if (!p) return p.error();
+  return std::make_pair(*p, store::audit::record_hash(text));
 }
 
 void write_stats(const std::string& path, const json& j) {
@@ -58,6 +70,12 @@ core::Result<std::unique_ptr<Correlator>> Correlator::create(const CorrelatorCon
   c->store_ = std::move(*store);
   c->pipeline_ = std::make_unique<Pipeline>(*c->store_, c->config_, content->first, content->second);
   if (auto st = c->pipeline_->start(); !st) return st.error();
+  if (!c->config_->policy_file.empty()) {
+    // A bad policy at start is fatal (a bad one on reload keeps the running one).
+    auto p = read_policy(c->config_->policy_file);
+    if (!p) return p.error();
+    c->load_policy("policy.load");
+  }
   c->wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (c->wake_fd_ < 0) return make_error("eventfd failed");
   Correlator* self = c.get();
@@ -143,6 +161,32 @@ void Correlator::drain_jobs() {
   }
 }
 
+void Correlator::load_policy(const char* action) {
+  auto p = read_policy(config_->policy_file);
+  if (!p) {
+    log_->error("policy reload failed, keeping the current policy: {}", p.error().to_string());
+    return;
+  }
+  const auto& pol = *p->first;
+  policy_.set(p->first);
+  pipeline_->set_policy(p->first);
+  store::CommitBatch b;
+  store::AuditEntry e;
+  e.actor = "correlator";
+  e.actor_role = "system";
+  e.source = "config";
+  e.action = action;
+  e.object = "policy";
+  e.after_hash = p->second;
+  e.decision = "allow";
+  e.reason = config_->policy_file + ": " + std::to_string(pol.tenants().size()) + " tenants, " +
+             std::to_string(pol.assets().size()) + " assets, " + std::to_string(pol.users().size()) + " users";
+  b.append_audit(std::move(e));
+  if (auto st = store_->commit(b); !st) log_->error("cannot audit the policy load: {}", st.error().to_string());
+  log_->info("{} {}: {} tenants, {} assets, {} users", action, config_->policy_file, pol.tenants().size(),
+             pol.assets().size(), pol.users().size());
+}
+
 void Correlator::tick(RunFlags& flags) {
   drain_jobs();
   if (flags.reload.exchange(false)) {
@@ -153,6 +197,7 @@ void Correlator::tick(RunFlags& flags) {
       pipeline_->reload(fresh->first, fresh->second);
       log_->info("reloaded {} correlation rules and {} intel entries", fresh->first->rules.size(), fresh->second->entries());
     }
+    if (!config_->policy_file.empty()) load_policy("policy.reload");
   }
   if (flags.backup.exchange(false)) {
     auto dir = std::filesystem::path(config_->data_dir) / "backups" / std::to_string(core::Timestamp::now().usec / 1000000);
@@ -163,10 +208,16 @@ void Correlator::tick(RunFlags& flags) {
   }
   auto now = Clock::now();
   if (now >= next_retention_) {
-    store::RetentionPolicy p;
-    p.alert_max_age_usec = config_->alert_retention_usec;
-    for (int k = 0; k < core::kEventKindCount; ++k) p.event_max_age_usec[k] = config_->event_retention_usec[k];
-    if (auto st = store_->apply_retention(p, core::Timestamp::now()); !st) log_->error("retention: {}", st.error().to_string());
+    if (auto pol = policy_.get()) {
+      auto run = apply_policy_retention(*store_, pol->retention(), core::Timestamp::now());
+      if (!run) log_->error("retention: {}", run.error().to_string());
+      else if (run->alerts_deleted) log_->info("retention: deleted {} alerts past their level's retention (audited)", run->alerts_deleted);
+    } else {
+      store::RetentionPolicy p;
+      p.alert_max_age_usec = config_->alert_retention_usec;
+      for (int k = 0; k < core::kEventKindCount; ++k) p.event_max_age_usec[k] = config_->event_retention_usec[k];
+      if (auto st = store_->apply_retention(p, core::Timestamp::now()); !st) log_->error("retention: {}", st.error().to_string());
+    }
     next_retention_ = now + std::chrono::seconds(config_->retention_interval_sec);
   }
 }

@@ -30,6 +30,12 @@ core::Status check_config(const CorrelatorConfig& config, std::ostream& out) {
   if (!content) return content.error();
   out << config.source << ": OK (" << config.sensors.size() << " sensors, " << config.tenants.size() << " tenants, "
       << content->first->rules.size() << " correlation rules, " << content->second->entries() << " intel entries)\n";
+  if (!config.policy_file.empty()) {
+    auto p = policy::Policy::load(config.policy_file);
+    if (!p) return p.error();
+    out << config.policy_file << ": OK (" << (*p)->tenants().size() << " tenants, " << (*p)->assets().size() << " assets, "
+        << (*p)->users().size() << " users)\n";
+  }
   return {};
 }
 

@@ -38,6 +38,7 @@
 #include "vigil/correlator/intel.h"
 #include "vigil/correlator/pipeline.h"
 #include "vigil/correlator/rules.h"
+#include "vigil/policy/policy.h"
 #include "vigil/store/store.h"
 
 namespace vigil::correlator {
@@ -76,6 +77,10 @@ class Correlator {
 
   const CorrelatorConfig& config() const;
 
+  // The policy in force (config `policy:`; null without one), swapped on SIGHUP. Any thread; take
+  // one snapshot per request.
+  std::shared_ptr<const policy::Policy> policy() const { return policy_.get(); }
+
   // The bound listen endpoint (with the real port for tcp://...:0); empty until run() bound it.
   std::string endpoint() const;
   // Counters as one JSON object (what stats_file holds).
@@ -95,6 +100,8 @@ class Correlator {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Pipeline> pipeline_;
   std::shared_ptr<spdlog::logger> log_;
+  policy::PolicyHolder policy_{nullptr};
+  void load_policy(const char* action);  // pipeline thread: reload + audit entry
 
   mutable std::mutex mu_;  // guards everything below
   std::deque<Job*> jobs_;
