@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <list>
 #include <map>
@@ -1078,6 +1079,9 @@ core::Result<std::unique_ptr<Console>> Console::create(const ConsoleConfig& conf
   }
   impl->policy = std::move(policy);
   if (auto st = impl->load_rules(); !st) return st.error();
+  if (!config.web_root.empty() && !std::filesystem::is_regular_file(std::filesystem::path(config.web_root) / "index.html")) {
+    return core::make_error("web_root: no index.html in " + config.web_root, config.source);
+  }
   if (!config.tls_cert_file.empty()) {
     auto tls = std::make_unique<httplib::SSLServer>(config.tls_cert_file.c_str(), config.tls_key_file.c_str());
     if (!tls->is_valid()) return core::make_error("cannot load TLS certificate/key " + config.tls_cert_file, config.source);

@@ -14,6 +14,10 @@
 
 #include "vigil/core/log.h"
 #include "vigil/correlator/service.h"
+#ifdef VIGIL_WITH_CONSOLE
+#include "vigil/console/console.h"
+#include "vigil/correlator/correlator.h"
+#endif
 
 using namespace vigil;
 
@@ -45,6 +49,29 @@ std::optional<core::Timestamp> parse_time(const std::string& s) {
     return std::nullopt;
   }
 }
+
+#ifdef VIGIL_WITH_CONSOLE
+// Standalone mode: the console in this process, reading the correlator's store and changing it
+// only through Correlator::write; new alerts reach its live queues through subscribe().
+core::Status run_with_console(const correlator::CorrelatorConfig& config, correlator::RunFlags& flags) {
+  auto cc = console::load_console_config(config.console_file);
+  if (!cc) return cc.error();
+  auto c = correlator::Correlator::create(config);
+  if (!c) return c.error();
+  auto* corr = c->get();
+  console::Backend backend;
+  backend.store = &corr->store();
+  backend.write = [corr](const std::function<core::Status(store::Store&)>& fn) { return corr->write(fn); };
+  auto con = console::Console::create(*cc, backend);
+  if (!con) return con.error();
+  auto* cons = con->get();
+  corr->subscribe([cons](const std::vector<core::Alert>& alerts) { cons->on_alerts(alerts); });
+  if (auto st = cons->start(); !st) return st;
+  auto st = corr->run(flags);
+  cons->stop();
+  return st;
+}
+#endif
 
 }  // namespace
 
@@ -211,6 +238,12 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGHUP, SIGUSR1, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
+#ifdef VIGIL_WITH_CONSOLE
+  if (!config->console_file.empty()) {
+    auto st = run_with_console(*config, flags);
+    return st ? 0 : fail(st.error().to_string());
+  }
+#endif
   auto st = correlator::run_correlator(*config, flags);
   return st ? 0 : fail(st.error().to_string());
 }

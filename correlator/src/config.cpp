@@ -86,6 +86,7 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
   c.intel_hash_files = r.get_string_list("intel.hash_files");
   c.rule_files = r.get_string_list("rules");
   c.policy_file = resolve(path, r.get_string("policy", ""));
+  c.console_file = resolve(path, r.get_string("console", ""));
   for (auto* list : {&c.intel_ip_files, &c.intel_domain_files, &c.intel_hash_files, &c.rule_files}) {
     for (auto& f : *list) f = resolve(path, f);
   }

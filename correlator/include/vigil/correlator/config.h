@@ -42,6 +42,9 @@ struct CorrelatorConfig {
   // it, events are labelled and alerts classified by the policy engine, and its retention
   // replaces retention.alerts / retention.events.* here. Reloaded on SIGHUP.
   std::string policy_file;
+  // Optional console.yaml (docs/console.md): vigil-correlator then serves the console's HTTP API
+  // and web UI in-process (standalone mode), its changes going through Correlator::write.
+  std::string console_file;
   int64_t aggregation_window_usec = 60'000'000;
   int64_t alert_retention_usec = 0;  // 0 = forever
   int64_t event_retention_usec[core::kEventKindCount] = {};
