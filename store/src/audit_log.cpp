@@ -164,8 +164,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Impl::open(rocksdb::DB* db, rocksdb:
   im->cf = cf;
   auto log = core::logger("store");
 
-  // The signing key: created on the first writable open, secret file mode 0600.
-  if (!key_file.empty()) {
+  // The signing key: created on the first writable open, secret file mode 0600. Readers never
+  // load it: they take the public key stored in the log.
+  if (!key_file.empty() && writable) {
     std::error_code ec;
     bool exists = std::filesystem::exists(key_file, ec);
     if (!exists && writable) {
@@ -181,7 +182,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Impl::open(rocksdb::DB* db, rocksdb:
     } else if (exists) {
       std::string text;
       if (auto st = read_file(key_file, text); !st) {
-        if (writable) return st.error();  // the writer must sign; readers fall back to the stored public key
+        return st.error();
       } else {
         auto sk = audit::signature_from_hex(text);  // 64 bytes, same shape as a signature
         if (!sk) return make_error("not an Ed25519 secret key (128 hex digits)", key_file);
@@ -370,6 +371,13 @@ Result<std::vector<AuditHash>> AuditLog::consistency_proof(uint64_t old_size, ui
                       "audit");
   }
   return audit::consistency_path(impl_->nodes(), old_size, new_size);
+}
+
+Result<AuditHash> AuditLog::recorded_leaf(uint64_t seq) const {
+  if (seq == 0 || seq > size()) return make_error("no audit entry " + std::to_string(seq), "audit");
+  auto h = impl_->node(0, seq - 1);
+  if (!h) return make_error("audit leaf " + std::to_string(seq) + " is missing", "audit");
+  return *h;
 }
 
 Result<std::optional<AuditEntry>> AuditLog::get(uint64_t seq) const {

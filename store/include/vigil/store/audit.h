@@ -151,6 +151,10 @@ class AuditLog {
   // RFC 9162 §2.1.4.1: consistency proof between the trees of old_size and new_size entries.
   core::Result<std::vector<AuditHash>> consistency_proof(uint64_t old_size, uint64_t new_size) const;
 
+  // The leaf hash the tree recorded for entry `seq` when it was appended (compare with
+  // audit::leaf_hash of the stored entry to find an edited entry).
+  core::Result<AuditHash> recorded_leaf(uint64_t seq) const;
+
   core::Result<std::optional<AuditEntry>> get(uint64_t seq) const;
   // Entries with first_seq <= seq <= last_seq, at most limit.
   core::Result<std::vector<AuditEntry>> range(uint64_t first_seq, uint64_t last_seq, size_t limit = 100000) const;
