@@ -8,6 +8,7 @@
 // decided. A scan looks at tail + new bytes, decides the matches that end after `considered` and
 // at least kGuard bytes before the buffer's end (the rest waits for more bytes or finish()).
 #include <algorithm>
+#include <array>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -217,10 +218,15 @@ struct Candidate {
   uint32_t from, to;
 };
 
+struct MatchSink {
+  std::vector<Candidate>* out;
+  size_t base;  // offset of the scanned bytes in the buffer
+};
+
 int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
-  auto* v = static_cast<std::vector<Candidate>*>(ctx);
-  if (v->size() >= kMaxCandidates) return 1;  // stop the scan: counted by the caller
-  v->push_back({id, static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
+  auto* sink = static_cast<MatchSink*>(ctx);
+  if (sink->out->size() >= kMaxCandidates) return 1;  // stop the scan: counted by the caller
+  sink->out->push_back({id, static_cast<uint32_t>(sink->base + from), static_cast<uint32_t>(sink->base + to)});
   return 0;
 }
 
@@ -304,7 +310,49 @@ bool stamp_layout(std::string_view buf, size_t s, size_t e, bool stream_start, b
 
 }  // namespace
 
+// Where a detector can match in buf[from..]: every identifier lies in a run of digits and
+// " .-+" separators holding at least 7 digits (plus at most 3 letters before it: passport, BHYT),
+// and every stamp has an "M" with a "T" 1-5 bytes after it ("MAT", "M\xE1\xBA\xACT", the legacy
+// and decomposed forms), "TUYỆT " up to 24 bytes before. The windows around those places, merged,
+// are what Hyperscan scans; a match is always inside one.
+void trigger_windows(std::string_view buf, size_t from, std::vector<std::pair<size_t, size_t>>& out) {
+  out.clear();
+  const size_t n = buf.size();
+  auto add = [&](size_t a, size_t b) {
+    a = std::max(a, from);
+    b = std::min(b, n);
+    if (a >= b) return;
+    if (!out.empty() && a <= out.back().second) out.back().second = std::max(out.back().second, b);
+    else out.emplace_back(a, b);
+  };
+  size_t run_start = from, digits = 0;
+  for (size_t i = from; i < n; ++i) {
+    const auto c = static_cast<uint8_t>(buf[i]);
+    if (is_digit(c)) {
+      if (digits == 0 && (i == from || !(buf[i - 1] == ' ' || buf[i - 1] == '.' || buf[i - 1] == '-' || buf[i - 1] == '+'))) run_start = i;
+      ++digits;
+      continue;
+    }
+    if (c == ' ' || c == '.' || c == '-' || c == '+') {
+      if (digits == 0) run_start = i;
+      continue;
+    }
+    if (digits >= 7) add(run_start >= 4 ? run_start - 4 : 0, i + 2);
+    digits = 0;
+    if (c == 'M') {
+      for (size_t k = i + 2; k <= i + 6 && k < n; ++k) {
+        if (buf[k] == 'T') {
+          add(i >= 24 ? i - 24 : 0, k + 2);
+          break;
+        }
+      }
+    }
+  }
+  if (digits >= 7) add(run_start >= 4 ? run_start - 4 : 0, n);
+}
+
 struct ClassifyThread::Impl {
+  std::vector<std::pair<size_t, size_t>> windows;
   hs_scratch_t* scratch = nullptr;
   std::string buf;
   std::vector<Candidate> cands;
@@ -359,8 +407,9 @@ size_t ClassifyThread::redact(std::string& text) {
   if (text.empty()) return 0;
   auto& cands = impl_->cands;
   cands.clear();
+  MatchSink sink{&cands, 0};
   hs_error_t rc = hs_scan(c_->impl().db, text.data(), static_cast<unsigned>(text.size()), 0, impl_->scratch,
-                          on_match, &cands);
+                          on_match, &sink);
   if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) {
     ++counters_.scan_errors;
     return 0;
@@ -392,11 +441,26 @@ void ClassifyThread::run(FlowClassification& fc, int dir, std::string_view buf, 
   const Classifier::Impl& ci = c_->impl();
   auto& cands = impl_->cands;
   cands.clear();
-  counters_.bytes += buf.size();
-  hs_error_t rc = hs_scan(ci.db, buf.data(), static_cast<unsigned>(buf.size()), 0, impl_->scratch, on_match, &cands);
-  if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) ++counters_.scan_errors;
-  if (rc == HS_SCAN_TERMINATED) ++counters_.scan_errors;  // candidate cap reached: the rest is not looked at
   uint64_t& considered = fc.considered[dir];
+  // Matches ending at or before `considered` were decided: Hyperscan needs to see only the bytes
+  // a later match can start at (the tail before them serves context and boundary checks).
+  size_t scan_from = 0;
+  if (considered > buf_offset + kMaxMatch + 1) scan_from = std::min<uint64_t>(buf.size(), considered - buf_offset - kMaxMatch - 1);
+  // Hyperscan runs only over windows around places where a detector can match (see
+  // trigger_windows): most text has none, and digit-class patterns scan slowly.
+  auto& windows = impl_->windows;
+  trigger_windows(buf, scan_from, windows);
+  for (const auto& [wfrom, wto] : windows) {
+    counters_.bytes += wto - wfrom;
+    MatchSink sink{&cands, wfrom};
+    hs_error_t rc = hs_scan(ci.db, buf.data() + wfrom, static_cast<unsigned>(wto - wfrom), 0, impl_->scratch,
+                            on_match, &sink);
+    if (rc == HS_SCAN_TERMINATED) {
+      ++counters_.scan_errors;  // candidate cap reached: the rest is not looked at
+      break;
+    }
+    if (rc != HS_SUCCESS) ++counters_.scan_errors;
+  }
   const uint64_t limit = final ? buf.size() : (buf.size() > kGuard ? buf.size() - kGuard : 0);
   const Pack& pack = c_->pack();
   const ClassifierConfig& cfg = c_->config();
@@ -438,7 +502,51 @@ void ClassifyThread::run(FlowClassification& fc, int dir, std::string_view buf, 
   considered = std::max(considered, buf_offset + limit);
 }
 
+namespace {
+// Binary blocks (compressed or encrypted data, images, archives) cannot hold a cleartext
+// identifier or stamp, and scanning them is most of the cost on real traffic: a block is text
+// when at most 1 byte in 32 of its start is a control character other than tab, CR, LF and FF
+// (random bytes have about 1 in 8).
+// Only the first kTextSample bytes of a block are looked at: enough to tell text from binary.
+constexpr size_t kTextBlock = 1024;
+constexpr size_t kTextSample = 256;
+constexpr auto kControl = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 1;
+  t['\t'] = t['\n'] = t['\r'] = t['\f'] = 0;
+  t[0x7f] = 1;
+  return t;
+}();
+bool text_block(std::span<const uint8_t> b) {
+  const size_t n = std::min(b.size(), kTextSample);
+  unsigned ctrl = 0;
+  for (size_t i = 0; i < n; ++i) ctrl += kControl[b[i]];
+  return ctrl * 32 <= n;
+}
+}  // namespace
+
 void ClassifyThread::scan(FlowClassification& fc, int dir, std::span<const uint8_t> data) {
+  size_t i = 0;
+  while (i < data.size()) {
+    const size_t start = i;
+    while (i < data.size() && text_block(data.subspan(i, std::min(kTextBlock, data.size() - i)))) {
+      i += std::min(kTextBlock, data.size() - i);
+    }
+    if (i > start) scan_text(fc, dir, data.subspan(start, i - start));
+    const size_t bin = i;
+    while (i < data.size() && !text_block(data.subspan(i, std::min(kTextBlock, data.size() - i)))) {
+      i += std::min(kTextBlock, data.size() - i);
+    }
+    if (i > bin) {
+      // What waited at the end of the text before is decided now; the binary bytes are skipped.
+      finish(fc, dir);
+      fc.consumed[dir] += i - bin;
+      counters_.bytes_skipped += i - bin;
+    }
+  }
+}
+
+void ClassifyThread::scan_text(FlowClassification& fc, int dir, std::span<const uint8_t> data) {
   if (data.empty()) return;
   std::string& buf = impl_->buf;
   std::string& tail = fc.tail[dir];
@@ -463,6 +571,10 @@ void ClassifyThread::finish(FlowClassification& fc, int dir) {
 
 void ClassifyThread::scan_datagram(FlowClassification& fc, int dir, std::span<const uint8_t> data) {
   if (data.empty()) return;
+  if (!text_block(data)) {
+    counters_.bytes_skipped += data.size();
+    return;
+  }
   // Datagrams are independent documents: decide everything, and keep the stream offsets as they were.
   const uint64_t saved = fc.considered[dir];
   fc.considered[dir] = 0;

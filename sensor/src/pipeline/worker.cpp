@@ -283,7 +283,8 @@ void Worker::process(Packet& p) {
     // Classification sees each in-order stream byte once, as soon as it is in order (as the
     // app layer does, not waiting for the ACK as raw-stream detection does), before the packet's
     // alerts are written so that they carry what it found.
-    if (classify_ && !ext->state.pass) {
+    // TLS is encrypted past the handshake: nothing cleartext to find.
+    if (classify_ && !ext->state.pass && flow->app_proto != static_cast<uint8_t>(rules::AppProto::Tls)) {
       if (tcp) {
         classify_stream(*flow, *tcp, dir);
       } else if (p.is_udp() && p.payload_len) {
@@ -393,7 +394,7 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
   auto* ext = static_cast<FlowDetectExt*>(f.detect.get());
   if (ext && !ext->state.pass) {
     if (f.tcp) impl_->streams->finish(f);
-    if (classify_ && f.tcp) {
+    if (classify_ && f.tcp && f.app_proto != static_cast<uint8_t>(rules::AppProto::Tls)) {
       classify_stream(f, *f.tcp, Direction::ToServer);
       classify_stream(f, *f.tcp, Direction::ToClient);
     }
@@ -494,6 +495,7 @@ void Worker::add_stats(Json& stats) const {
     const auto& cc = classify_->counters();
     Json& c = stats["classification"];
     add(c, "bytes", cc.bytes);
+    add(c, "bytes_skipped", cc.bytes_skipped);
     add(c, "candidates", cc.candidates);
     add(c, "confirmed", cc.confirmed);
     add(c, "rejected", cc.rejected);

@@ -149,7 +149,8 @@ struct FlowClassification {
 };
 
 struct ClassifyCounters {
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;             // scanned (tails carried between segments included)
+  uint64_t bytes_skipped = 0;     // binary blocks not scanned
   uint64_t candidates = 0;       // pattern matches handed to validators
   uint64_t confirmed = 0;
   uint64_t rejected = 0;         // failed validation, boundaries or required context
@@ -189,6 +190,7 @@ class ClassifyThread {
 
   // Scans the next in-order bytes of direction `dir` (0 to server, 1 to client). Matches that
   // touch the last bytes wait for more data (or finish()) so boundaries can be checked.
+  // Binary-looking blocks of 1 KiB (more than 1 byte in 32 a control character) are skipped.
   void scan(FlowClassification& fc, int dir, std::span<const uint8_t> data);
   // The direction ends: decides what waited at its end.
   void finish(FlowClassification& fc, int dir);
@@ -203,6 +205,7 @@ class ClassifyThread {
 
  private:
   ClassifyThread() = default;
+  void scan_text(FlowClassification& fc, int dir, std::span<const uint8_t> data);
   void run(FlowClassification& fc, int dir, std::string_view buf, uint64_t buf_offset, bool stream_start,
            bool final);
   // Validator, boundaries and context of one candidate.
