@@ -636,6 +636,17 @@ Status Store::checkpoint(const std::string& dir) const {
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
   s = cp->CreateCheckpoint(dir);
   if (!s.ok()) return rocks_error(s, "checkpoint to " + dir);
+  // The audit signing key lives beside the database by default: copy it (mode kept), so a
+  // restored backup can go on appending to its log.
+  if (impl_->options.audit_key_file.empty()) {
+    for (const char* name : {"audit.key", "audit.key.pub"}) {
+      std::filesystem::path from = std::filesystem::path(impl_->options.path) / name;
+      std::error_code ec;
+      if (!std::filesystem::exists(from, ec)) continue;
+      std::filesystem::copy_file(from, std::filesystem::path(dir) / name, ec);
+      if (ec) return make_error("checkpoint: cannot copy " + from.string() + ": " + ec.message(), "store");
+    }
+  }
   return {};
 }
 

@@ -626,3 +626,23 @@ TEST_CASE("audit: append and proof timings", "[.][audit-bench]") {
                  << single_ms << " ms; inclusion proof " << inc_us << " us; consistency proof " << cons_us
                  << " us; query_object of " << q->size() << " entries " << q_ms << " ms");
 }
+
+TEST_CASE("audit: a checkpoint carries the signing key and goes on appending after a restore", "[audit]") {
+  AuditTempDir dir;
+  auto backup = dir.path / "backup";
+  {
+    auto s = open_store(dir.path / "db");
+    for (int i = 0; i < 3; ++i) append(*s, make_entry("alice", "alert.note", "o"));
+    REQUIRE(s->checkpoint(backup.string()));
+  }
+  struct stat st {};
+  REQUIRE(::stat((backup / "audit.key").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto r = open_store(backup);
+  CHECK(r->audit().size() == 3);
+  append(*r, make_entry("bob", "alert.note", "o"));
+  auto h = r->audit().tree_head();
+  REQUIRE(h);
+  CHECK(h->tree_size == 4);
+  CHECK(audit::verify_tree_head(*h, r->audit().public_key()));
+}
