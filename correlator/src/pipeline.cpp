@@ -1,5 +1,7 @@
 #include "vigil/correlator/pipeline.h"
 
+#include <chrono>
+
 #include "vigil/core/codec.h"
 #include "vigil/core/log.h"
 
@@ -26,7 +28,19 @@ core::Result<uint64_t> Pipeline::hwm(const std::string& sensor) {
   return *v;
 }
 
+namespace {
+using Clock = std::chrono::steady_clock;
+uint64_t usec_since(Clock::time_point& t) {
+  auto now = Clock::now();
+  auto d = std::chrono::duration_cast<std::chrono::microseconds>(now - t).count();
+  t = now;
+  return static_cast<uint64_t>(d);
+}
+}  // namespace
+
 std::vector<BatchAck> Pipeline::ingest(std::vector<IncomingBatch>& in) {
+  auto clock = Clock::now();
+  uint64_t decode_usec = 0;
   std::vector<BatchAck> acks(in.size());
   std::vector<size_t> stored;  // indexes of batches in this commit
   std::unordered_map<std::string, uint64_t> pending;  // high-water marks inside this commit
@@ -37,7 +51,9 @@ std::vector<BatchAck> Pipeline::ingest(std::vector<IncomingBatch>& in) {
     ++counters_.batches_received;
     BatchAck& ack = acks[i];
     ack.sensor_id = in[i].peer_sensor;
+    usec_since(clock);
     auto b = core::decode_batch(in[i].bytes);
+    decode_usec += usec_since(clock);
     if (!b) {
       ++counters_.batches_malformed;
       ack.status = AckStatus::kRejected;
@@ -85,16 +101,22 @@ std::vector<BatchAck> Pipeline::ingest(std::vector<IncomingBatch>& in) {
       engine_.process(se);
       batch_.put_event(se);
     }
+    counters_.usec_correlate += usec_since(clock);
     events += b->events.size();
     pending[b->sensor_id] = b->seq;
     batch_.set_high_water_mark(b->sensor_id, b->seq);
     ack.status = AckStatus::kOk;
     stored.push_back(i);
   }
+  counters_.usec_decode += decode_usec;
   if (stored.empty()) return acks;
 
+  usec_since(clock);
   engine_.flush_into(batch_, &changed_);
+  counters_.usec_flush += usec_since(clock);
+  const size_t bytes = batch_.byte_size();
   auto st = store_.commit(batch_);
+  counters_.usec_commit += usec_since(clock);
   batch_.clear();
   if (!st) {
     ++counters_.commit_failures;
@@ -108,6 +130,7 @@ std::vector<BatchAck> Pipeline::ingest(std::vector<IncomingBatch>& in) {
     return acks;
   }
   ++counters_.commits;
+  counters_.commit_bytes += bytes;
   for (auto& [sensor, seq] : pending) hwm_[sensor] = seq;
   counters_.batches_stored += stored.size();
   counters_.events_stored += events;

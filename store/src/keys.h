@@ -74,7 +74,22 @@ enum IndexTag : char {
   kStatus = 'Z',
   kAssignee = 'A',
   kSeverity = 'V',
+  // Not an index: an alert's contributing event refs, appended in chunks (put_alert writes only
+  // the refs added since the stored version): 'R' · alert id(16) · first ref index(2) -> refs.
+  kEventRefs = 'R',
 };
+
+inline std::string alert_refs_prefix(const core::RecordId& id) {
+  std::string k(1, static_cast<char>(kEventRefs));
+  put_id(k, id);
+  return k;
+}
+inline std::string alert_refs_key(const core::RecordId& id, uint16_t start) {
+  std::string k = alert_refs_prefix(id);
+  k += static_cast<char>(start >> 8);
+  k += static_cast<char>(start & 0xff);
+  return k;
+}
 
 inline std::string index_prefix_str(IndexTag tag, std::string_view field) {
   std::string k;

@@ -35,7 +35,9 @@ class IndexRetentionFilter : public rocksdb::CompactionFilter {
   explicit IndexRetentionFilter(const std::atomic<int64_t>* cutoff) : cutoff_(cutoff) {}
   bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*, bool*) const override {
     if (key.size() < 17) return false;
-    auto id = core::RecordId::from_bytes(reinterpret_cast<const uint8_t*>(key.data() + key.size() - 16));
+    // Event-ref chunks carry the id right after their tag; index entries end with it.
+    const char* at = key[0] == keys::kEventRefs && key.size() == 19 ? key.data() + 1 : key.data() + key.size() - 16;
+    auto id = core::RecordId::from_bytes(reinterpret_cast<const uint8_t*>(at));
     return id.time_usec < cutoff_->load(std::memory_order_relaxed);
   }
   const char* Name() const override { return "vigil.IndexRetentionFilter"; }
@@ -61,6 +63,39 @@ std::string encode_stored_event(const StoredEvent& e) {
   one.events.push_back(e.event);
   (void)core::encode_batch_into(one, out);  // one event is far below the size limit
   return out;
+}
+
+// Event refs: time(8) kind(1) sensor-length(1) sensor id(8) each.
+void encode_refs(const std::vector<core::EventRef>& refs, size_t from, std::string& out) {
+  for (size_t i = from; i < refs.size(); ++i) {
+    const auto& r = refs[i];
+    keys::put_be64(out, static_cast<uint64_t>(r.time.usec));
+    out += static_cast<char>(r.kind);
+    size_t n = std::min<size_t>(r.sensor.size(), 255);
+    out += static_cast<char>(n);
+    out.append(r.sensor.data(), n);
+    keys::put_be64(out, r.id);
+  }
+}
+
+bool decode_refs(std::string_view v, std::vector<core::EventRef>& out, size_t at_index) {
+  size_t at = 0;
+  while (at < v.size()) {
+    if (at + 10 > v.size()) return false;
+    core::EventRef r;
+    r.time.usec = static_cast<int64_t>(keys::get_be64(v, at));
+    r.kind = static_cast<core::EventKind>(static_cast<uint8_t>(v[at + 8]));
+    size_t n = static_cast<uint8_t>(v[at + 9]);
+    at += 10;
+    if (at + n + 8 > v.size()) return false;
+    r.sensor.assign(v.data() + at, n);
+    r.id = keys::get_be64(v, at + n);
+    at += n + 8;
+    if (at_index < out.size()) out[at_index] = std::move(r);
+    else out.push_back(std::move(r));
+    ++at_index;
+  }
+  return true;
 }
 
 std::optional<StoredEvent> decode_stored_event(std::string_view v) {
@@ -93,7 +128,7 @@ std::optional<StoredEvent> decode_stored_event(std::string_view v) {
 // ---- CommitBatch ----
 
 struct CommitBatch::Rep {
-  enum Op : uint8_t { kPut, kDelete };
+  enum Op : uint8_t { kPut, kDelete, kDeleteRange };  // kDeleteRange: value is the end key
   struct Entry {
     Op op;
     Cf cf;
@@ -115,6 +150,10 @@ struct CommitBatch::Rep {
     bytes += key.size();
     entries.push_back({kDelete, cf, std::move(key), {}});
   }
+  void del_range(Cf cf, std::string begin, std::string end) {
+    bytes += begin.size() + end.size();
+    entries.push_back({kDeleteRange, cf, std::move(begin), std::move(end)});
+  }
 };
 
 CommitBatch::CommitBatch() : rep_(std::make_unique<Rep>()) {}
@@ -128,14 +167,35 @@ void CommitBatch::put_event(const StoredEvent& e) {
 }
 
 void CommitBatch::put_alert(const Alert& now, const Alert* before) {
+  // Index entries: only those that changed (an update of count/last_seen touches none).
   auto now_keys = keys::index_keys(now);
-  if (before) {
-    for (auto& k : keys::index_keys(*before)) {
-      if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) rep_->del(kIdx, std::move(k));
-    }
+  std::vector<std::string> before_keys;
+  if (before) before_keys = keys::index_keys(*before);
+  for (auto& k : before_keys) {
+    if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) rep_->del(kIdx, k);
   }
-  for (auto& k : now_keys) rep_->put(kIdx, std::move(k), {});
-  rep_->put(kAlerts, keys::alert_key(now.id), core::to_json(now).dump());
+  for (auto& k : now_keys) {
+    if (std::find(before_keys.begin(), before_keys.end(), k) == before_keys.end()) rep_->put(kIdx, std::move(k), {});
+  }
+  // Event refs only grow (up to kMaxEventRefs): write the ones added since `before` as one chunk
+  // instead of rewriting all of them with every update.
+  size_t from = 0;
+  if (before && before->events.size() <= now.events.size() && !before->events.empty() &&
+      before->events.back() == now.events[before->events.size() - 1]) {
+    from = before->events.size();
+  }
+  if (from < now.events.size()) {
+    std::string refs;
+    encode_refs(now.events, from, refs);
+    rep_->put(kIdx, keys::alert_refs_key(now.id, static_cast<uint16_t>(from)), std::move(refs));
+  }
+  // The record itself without its refs; "event_refs" says how many chunks hold.
+  Alert head = now;
+  head.events.clear();
+  auto j = core::to_json(head);
+  j.erase("events");
+  j["event_refs"] = now.events.size();
+  rep_->put(kAlerts, keys::alert_key(now.id), j.dump());
   rep_->alert_ids.push_back(now.id);
   ++rep_->alerts;
 }
@@ -143,6 +203,7 @@ void CommitBatch::put_alert(const Alert& now, const Alert* before) {
 void CommitBatch::delete_alert(const Alert& stored) {
   for (auto& k : keys::index_keys(stored)) rep_->del(kIdx, std::move(k));
   rep_->del(kAlerts, keys::alert_key(stored.id));
+  rep_->del_range(kIdx, keys::alert_refs_prefix(stored.id), keys::alert_refs_prefix(stored.id) + '\xff');
 }
 
 void CommitBatch::put_incident(const Incident& now, const IncidentChange& change, uint64_t change_seq) {
@@ -196,6 +257,34 @@ struct Store::Impl {
   }
 
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
+
+  // An alert from its stored value: JSON, with its event refs in 'R' chunks when the value says
+  // "event_refs" (older records carry them inline).
+  Result<Alert> decode_alert(const RecordId& id, std::string_view value) const {
+    auto j = nlohmann::json::parse(value, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return make_error("corrupt alert record " + id.to_string(), "store");
+    auto a = core::alert_from_json(j);
+    if (!a) return a.error();
+    auto n = j.find("event_refs");
+    if (n == j.end() || !n->is_number_unsigned()) return a;
+    const size_t want = n->get<size_t>();
+    a->events.clear();
+    a->events.reserve(want);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(kIdx)));
+    const std::string prefix = keys::alert_refs_prefix(id);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (it->key().size() != prefix.size() + 2) continue;
+      size_t start = (static_cast<size_t>(static_cast<uint8_t>(it->key()[prefix.size()])) << 8) |
+                     static_cast<uint8_t>(it->key()[prefix.size() + 1]);
+      if (start > a->events.size()) break;  // a gap: keep what is contiguous
+      if (!decode_refs(std::string_view(it->value().data(), it->value().size()), a->events, start)) {
+        return make_error("corrupt event refs of alert " + id.to_string(), "store");
+      }
+    }
+    if (!it->status().ok()) return rocks_error(it->status(), "read event refs");
+    if (a->events.size() > want) a->events.resize(want);
+    return a;
+  }
 
   Result<std::optional<std::string>> get(Cf c, const std::string& key) const {
     std::string v;
@@ -283,7 +372,9 @@ Status Store::commit(CommitBatch& batch) {
   auto& im = *impl_;
   rocksdb::WriteBatch wb(batch.rep_->bytes + batch.rep_->entries.size() * 16 + 64);
   for (const auto& e : batch.rep_->entries) {
-    rocksdb::Status s = e.op == CommitBatch::Rep::kPut ? wb.Put(im.cf(e.cf), e.key, e.value) : wb.Delete(im.cf(e.cf), e.key);
+    rocksdb::Status s = e.op == CommitBatch::Rep::kPut      ? wb.Put(im.cf(e.cf), e.key, e.value)
+                        : e.op == CommitBatch::Rep::kDelete ? wb.Delete(im.cf(e.cf), e.key)
+                                                            : wb.DeleteRange(im.cf(e.cf), e.key, e.value);
     if (!s.ok()) return rocks_error(s, "write batch");
   }
   // Audit entries: seqs are assigned and the tree extended under the log's append lock, held
@@ -349,9 +440,7 @@ Result<std::optional<Alert>> Store::get_alert(const RecordId& id) const {
   auto v = impl_->get(kAlerts, keys::alert_key(id));
   if (!v) return v.error();
   if (!v->has_value()) return std::optional<Alert>();
-  auto j = nlohmann::json::parse(**v, nullptr, false);
-  if (j.is_discarded()) return make_error("corrupt alert record " + id.to_string(), "store");
-  auto a = core::alert_from_json(j);
+  auto a = impl_->decode_alert(id, **v);
   if (!a) return a.error();
   return std::optional<Alert>(std::move(*a));
 }
@@ -460,12 +549,11 @@ Result<std::vector<Alert>> Store::query_alerts(const AlertQuery& q, QueryStats* 
   auto flush = [&]() -> Status {
     std::vector<std::optional<std::string>> values;
     if (auto st = im.multi_get(kAlerts, pending, values); !st) return st;
-    for (auto& v : values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      auto& v = values[i];
       if (!v || out.size() >= q.limit) continue;  // dangling index entry (retention) or enough
       ++read;
-      auto j = nlohmann::json::parse(*v, nullptr, false);
-      if (j.is_discarded()) continue;
-      auto a = core::alert_from_json(j);
+      auto a = im.decode_alert(RecordId::from_bytes(reinterpret_cast<const uint8_t*>(pending[i].data())), *v);
       if (a && matches(*a, q) && (!q.filter || q.filter(*a))) out.push_back(std::move(*a));
     }
     pending.clear();

@@ -36,6 +36,12 @@ struct IngestCounters {
   uint64_t events_stored = 0;
   uint64_t commits = 0;
   uint64_t commit_failures = 0;
+  uint64_t commit_bytes = 0;  // WriteBatch payload bytes of successful commits
+  // Where the pipeline thread's time goes (microseconds, summed over all ingest calls).
+  uint64_t usec_decode = 0;     // wire decode and checks
+  uint64_t usec_correlate = 0;  // label, enrich, correlate, event encoding
+  uint64_t usec_flush = 0;      // alert/state encoding into the commit
+  uint64_t usec_commit = 0;     // RocksDB write + WAL fsync
 };
 
 class Pipeline {
