@@ -289,6 +289,19 @@ void Engine::process(StoredEvent& e) {
   } else if (!e.intel.empty()) {
     std::string key = e.tenant + "|" + e.intel.front() + "|" + ev.flow.src_ip.to_string() + "|" + ev.flow.dst_ip.to_string();
     aggregate(e, key, "intel", 2, "Threat intel match " + e.intel.front());
+  } else if (ev.kind == core::EventKind::kClassification) {
+    // Classified data in cleartext is itself a finding (DESIGN §6): a suspected state secret is
+    // for the agency's secrets officer, sensitive or bulk personal data starts the 72-hour
+    // breach assessment (Decree 356/2025). Basic identifiers alone only label the flow.
+    const bool secret = ev.labels.secrecy == "suspected-state-secret";
+    const bool sensitive = ev.labels.pii == "sensitive" ||
+                           std::find(ev.labels.tags.begin(), ev.labels.tags.end(), "pii-bulk") != ev.labels.tags.end();
+    if (secret || sensitive) {
+      std::string what = secret ? "state-secret" : "personal-data";
+      std::string key = e.tenant + "|classification:" + what + "|" + ev.flow.src_ip.to_string() + "|" + ev.flow.dst_ip.to_string();
+      aggregate(e, key, "classification", secret ? 1 : 2,
+                secret ? "Suspected state secret in cleartext traffic" : "Sensitive personal data in cleartext traffic");
+    }
   }
   for (size_t i = 0; i < rules_->rules.size(); ++i) correlate(rules_->rules[i], i, e);
   if (++since_gc_ >= 4096) gc();

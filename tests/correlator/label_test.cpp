@@ -259,3 +259,45 @@ TEST_CASE("correlator config: policy key and its retention", "[correlator][confi
   REQUIRE(none.ok());
   CHECK(none->policy_file.empty());
 }
+
+TEST_CASE("label stage: classification events with a state-secret stamp or sensitive PII become alerts", "[correlator][label]") {
+  Dir d;
+  auto pol = policy::Policy::parse(kPolicy, "p.yaml");
+  REQUIRE(pol.ok());
+  auto rules = load_rules({});
+  auto intel = ThreatIntel::load({}, {}, {});
+  auto store = store::Store::open({(d.path / "db").string()});
+  REQUIRE(store.ok());
+  Pipeline p(**store, config(), *rules, *intel);
+  p.set_policy(*pol);
+  REQUIRE(p.start().ok());
+  auto cls = [](uint64_t id, int64_t sec, const char* dst, const char* pii, const char* secrecy, std::vector<std::string> tags) {
+    auto e = ev(id, sec, dst);
+    e.kind = core::EventKind::kClassification;
+    e.labels.pii = pii;
+    e.labels.secrecy = secrecy;
+    e.labels.tags = std::move(tags);
+    return e;
+  };
+  std::vector<IncomingBatch> in{batch(1, {cls(1, 0, "10.20.10.10", "none", "suspected-state-secret", {"state-secret-stamp"}),
+                                          cls(2, 1, "10.20.10.10", "none", "suspected-state-secret", {"state-secret-stamp"}),
+                                          cls(3, 2, "10.20.1.5", "basic", "none", {"pii", "pii-bulk"}),
+                                          cls(4, 3, "10.20.1.6", "basic", "none", {"pii"})})};
+  REQUIRE(p.ingest(in)[0].status == core::AckStatus::kOk);
+  auto all = (*store)->query_alerts({});
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);  // the basic identifier alone makes no alert
+  const core::Alert* secret = nullptr;
+  const core::Alert* bulk = nullptr;
+  for (const auto& a : *all) (a.severity == 1 ? secret : bulk) = &a;
+  REQUIRE(secret != nullptr);
+  REQUIRE(bulk != nullptr);
+  CHECK(secret->rule == "classification");
+  CHECK(secret->signature == "Suspected state secret in cleartext traffic");
+  CHECK(secret->count == 2);
+  CHECK(secret->level == "top-secret");
+  CHECK(has_reason(secret->level_reasons, "secrecy suspected-state-secret -> top-secret"));
+  CHECK(bulk->signature == "Sensitive personal data in cleartext traffic");
+  CHECK(bulk->level == "internal");  // bulk but basic identifiers on a level-1 asset
+  CHECK(bulk->tenant == "bo-tai-chinh");
+}
