@@ -116,6 +116,39 @@ struct Console::Impl {
   std::list<std::shared_ptr<Stream>> streams;
   std::atomic<bool> stopping{false};
 
+  // The policy file is watched when the console loaded it itself: a changed file is loaded and
+  // swapped in (a bad one is logged and the current policy stays).
+  bool own_policy = false;
+  std::filesystem::file_time_type policy_mtime{};
+  std::thread watcher;
+  std::mutex watch_mu;
+  std::condition_variable watch_cv;
+
+  void watch_policy() {
+    std::unique_lock lock(watch_mu);
+    while (!watch_cv.wait_for(lock, std::chrono::seconds(2), [&] { return stopping.load(); })) {
+      std::error_code ec;
+      auto m = std::filesystem::last_write_time(config.policy_file, ec);
+      if (ec || m == policy_mtime) continue;
+      policy_mtime = m;
+      auto p = policy::Policy::load(config.policy_file);
+      if (!p) {
+        core::logger("console")->warn("policy not reloaded, keeping the current one: {}", p.error().to_string());
+        continue;
+      }
+      policy->set(*p);
+      core::logger("console")->info("policy reloaded from {}", config.policy_file);
+      AuditRecord r;
+      r.actor = "console";
+      r.actor_role = "system";
+      r.source = "console";
+      r.action = "policy.reload";
+      r.object = "policy";
+      r.reason = config.policy_file;
+      (void)audit_alone(r);
+    }
+  }
+
   // ---- who is asking ----------------------------------------------------------------------
   struct Caller {
     policy::User user;
@@ -1073,9 +1106,12 @@ core::Result<std::unique_ptr<Console>> Console::create(const ConsoleConfig& conf
   impl->config = config;
   impl->backend = std::move(backend);
   if (!policy) {
+    std::error_code ec;
+    impl->policy_mtime = std::filesystem::last_write_time(config.policy_file, ec);
     auto p = policy::Policy::load(config.policy_file);
     if (!p) return p.error();
     policy = std::make_shared<policy::PolicyHolder>(*p);
+    impl->own_policy = true;
   }
   impl->policy = std::move(policy);
   if (auto st = impl->load_rules(); !st) return st.error();
@@ -1108,6 +1144,7 @@ core::Status Console::start() {
     im.port = im.config.listen_port;
   }
   im.thread = std::thread([&im] { im.server->listen_after_bind(); });
+  if (im.own_policy) im.watcher = std::thread([&im] { im.watch_policy(); });
   core::logger("console")->info("console listening on {}", url());
   return {};
 }
@@ -1124,6 +1161,11 @@ void Console::stop() {
       s->cv.notify_all();
     }
   }
+  {
+    std::lock_guard lock(im.watch_mu);
+    im.watch_cv.notify_all();
+  }
+  if (im.watcher.joinable()) im.watcher.join();
   im.server->stop();
   im.thread.join();
 }

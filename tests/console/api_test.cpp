@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -527,4 +528,51 @@ TEST_CASE("auditors read the log, the signed head and verified proofs; others ma
   auto own = f.store->audit().query_actor("auditor", core::Timestamp{0}, core::Timestamp{INT64_MAX});
   REQUIRE(own.ok());
   CHECK(std::any_of(own->begin(), own->end(), [](auto& e) { return e.action == "export"; }));
+}
+
+TEST_CASE("the console reloads a changed policy file; a bad one keeps the current policy", "[console][policy]") {
+  TempDir dir;
+  auto s = store::Store::open({(dir.path / "db").string()});
+  REQUIRE(s.ok());
+  auto policy_path = dir.path / "policy.yaml";
+  auto write_policy = [&](const std::string& text) {
+    std::ofstream(policy_path) << text;
+    // mtime granularity: make sure the watcher sees a different time
+    std::filesystem::last_write_time(policy_path, std::filesystem::file_time_type::clock::now());
+  };
+  std::string base = policy_yaml(std::string(64, '0'));
+  write_policy(base);
+  console::ConsoleConfig cfg;
+  cfg.listen_port = 0;
+  cfg.policy_file = policy_path.string();
+  cfg.max_login_failures = 1000;  // the test polls by logging in
+  std::mutex mu;
+  console::Backend backend;
+  backend.store = s->get();
+  backend.write = [&](const std::function<core::Status(store::Store&)>& fn) {
+    std::lock_guard lock(mu);
+    return fn(**s);
+  };
+  auto c = console::Console::create(cfg, backend);
+  REQUIRE(c.ok());
+  REQUIRE((*c)->start().ok());
+  httplib::Client cli("127.0.0.1", (*c)->port());
+  auto login = [&](const std::string& user) {
+    auto r = cli.Post("/api/v1/login", json{{"user", user}, {"password", "s3cret-pass"}}.dump(), "application/json");
+    return r ? r->status : -1;
+  };
+  CHECK(login("newcomer") == 401);
+  write_policy(base + "  - name: newcomer\n    tenant: soc\n    role: analyst\n    password_hash: \"" + password_hash() + "\"\n");
+  int status = 401;
+  for (int i = 0; i < 60 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = login("newcomer");
+  }
+  CHECK(status == 200);
+  write_policy("users: [this is not a policy");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CHECK(login("newcomer") == 200);  // the bad file was ignored
+  auto reloads = (*s)->audit().query_object("policy");
+  REQUIRE(reloads.ok());
+  CHECK(reloads->size() == 1);
 }
