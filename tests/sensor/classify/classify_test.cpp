@@ -393,3 +393,50 @@ TEST_CASE("sensor config keys for classification", "[classify][config]") {
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().to_string().find("classification.bulk-treshold") != std::string::npos);
 }
+
+TEST_CASE("binary blocks are skipped, text around them is still scanned", "[classify][scan]") {
+  Harness h;
+  // 4 KiB of pseudo-random bytes (compressed or encrypted data) holding a valid ID in clear:
+  // such blocks are not scanned.
+  std::string noise;
+  uint32_t x = 12345;
+  for (int i = 0; i < 4096; ++i) {
+    x = x * 1103515245 + 12345;
+    noise.push_back(static_cast<char>(x >> 24));
+  }
+  std::string binary = noise;
+  binary.replace(2000, 24, " CCCD: 001095012345 \n");
+  vc::FlowClassification fc;
+  h.thread->scan(fc, 0, bytes(binary));
+  h.thread->finish(fc, 0);
+  CHECK_FALSE(fc.any());
+  CHECK(h.thread->counters().bytes_skipped == binary.size());
+  // Text, then binary, then text: both text parts are scanned.
+  std::string mixed = std::string(1024, 'a') + "\nSDT 0912345678\n" + std::string(1024 - 16, 'b') + noise +
+                      "\nCCCD: 001095012345\n";
+  auto m = h.stream(mixed);
+  CHECK(h.count(m, "vn.mobile") == 1);
+  CHECK(h.count(m, "vn.personal-id") == 1);
+  // A binary datagram is skipped too.
+  vc::FlowClassification d;
+  h.thread->scan_datagram(d, 0, bytes(binary));
+  CHECK_FALSE(d.any());
+}
+
+TEST_CASE("trigger windows: findings deep in long digit-rich text, each once", "[classify][scan]") {
+  Harness h;
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "Ngay 14/05/2024 luc 09:00:00, Content-Length: 12345, GMT Mozilla\n";
+  const std::string doc = text + "SĐT: 0912 345 678\n" + text + "\nTUYỆT MẬT\n" + text;
+  auto fc = h.stream(doc, 1448);
+  CHECK(h.count(fc, "vn.mobile") == 1);
+  CHECK(h.count(fc, "vn.stamp.tuyet-mat") == 1);
+  CHECK(fc.detectors.size() == 2);
+  // Fewer bytes went to Hyperscan than the document has.
+  CHECK(h.thread->counters().bytes < doc.size() / 4);
+  // Separators are part of a trigger run, so what the patterns reject is what decides: one
+  // separator between digit groups at most.
+  CHECK(h.count(h.stream("SDT: 0 9 1 2 3 4 5 6 7 8\n"), "vn.mobile") == 0);
+  CHECK(h.count(h.stream("SDT: 0912--345--678\n"), "vn.mobile") == 0);
+  CHECK(h.count(h.stream("SDT: 0912-345-678\n"), "vn.mobile") == 1);
+}
