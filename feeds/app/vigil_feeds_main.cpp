@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
                          holder ? feeds::users_from_policy(holder) : feeds::FeedService::UserLookup(),
                          holder ? feeds::internal_from_policy(holder) : feeds::IsInternal());
 
+  if (holder) svc.set_tenant_tlp(feeds::tenant_tlp_from_policy(holder));
   if (misp->parsed()) {
     auto t = policy::parse_tlp(tlp);
     if (!t || *t > policy::Tlp::kGreen) return fail("--tlp must be clear or green");

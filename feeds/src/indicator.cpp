@@ -311,7 +311,8 @@ void add_hashes(const nlohmann::json& obj, std::vector<std::pair<IndicatorType, 
 
 }  // namespace
 
-Extracted extract(const core::Alert& alert, const std::vector<core::StoredEvent>& events, const IsInternal& is_internal) {
+Extracted extract(const core::Alert& alert, const std::vector<core::StoredEvent>& events, const IsInternal& is_internal,
+                  const TenantTlp& tenant_tlp) {
   auto attacker = [&](const core::IpAddress& ip) { return !is_special(ip) && !(is_internal && is_internal(ip)); };
   std::vector<std::pair<IndicatorType, std::string>> found;
   for (const auto* ip : {&alert.flow.src_ip, &alert.flow.dst_ip}) {
@@ -344,7 +345,12 @@ Extracted extract(const core::Alert& alert, const std::vector<core::StoredEvent>
   // The indicator itself carries no victim data: an internal alert yields a public indicator, but
   // a confidential or higher alert taints what came out of it (handled by hand, RED).
   Level ind_level = alert_level >= Level::kConfidential ? alert_level : Level::kPublic;
-  Tlp in_tlp = policy::parse_tlp(alert.labels.tlp).value_or(Tlp::kClear);
+  // An unparsable TLP label is treated as RED: the strictest reading of something unknown.
+  Tlp in_tlp = alert.labels.tlp.empty() ? Tlp::kClear : policy::parse_tlp(alert.labels.tlp).value_or(Tlp::kRed);
+  Tlp ind_tlp = in_tlp;
+  if (tenant_tlp && !alert.tenant.empty()) {
+    if (auto def = tenant_tlp(alert.tenant); def && in_tlp <= *def) ind_tlp = Tlp::kClear;
+  }
   std::string ref = alert.id.to_string();
   std::vector<std::string> seen;
   for (auto& [type, value] : found) {
@@ -355,7 +361,7 @@ Extracted extract(const core::Alert& alert, const std::vector<core::StoredEvent>
     i.type = type;
     i.value = value;
     i.level = ind_level;
-    i.tlp = in_tlp;
+    i.tlp = ind_tlp;
     if (!alert.signature.empty()) i.labels.push_back(alert.signature);
     if (!alert.tenant.empty()) i.tenants.push_back(alert.tenant);
     i.refs[ref] = alert.count;

@@ -21,4 +21,15 @@ IsInternal internal_from_policy(std::shared_ptr<const policy::PolicyHolder> hold
   };
 }
 
+TenantTlp tenant_tlp_from_policy(std::shared_ptr<const policy::PolicyHolder> holder) {
+  return [holder](const std::string& tenant) -> std::optional<Tlp> {
+    auto p = holder->get();
+    if (!p) return std::nullopt;
+    for (const auto& t : p->tenants()) {
+      if (t.name == tenant) return t.default_tlp;
+    }
+    return std::nullopt;
+  };
+}
+
 }  // namespace vigil::feeds

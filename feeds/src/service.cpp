@@ -423,7 +423,7 @@ core::Status FeedService::ingest(store::Store& s, const std::vector<core::Alert>
     auto events = s.get_events(a.events);
     std::vector<core::StoredEvent> evs;
     if (events) evs = std::move(*events);
-    auto ex = extract(a, evs, is_internal_);
+    auto ex = extract(a, evs, is_internal_, tenant_tlp_);
     for (const auto& i : ex.indicators) {
       if (auto st = upsert(s, b, i.key(), to_json(i), &published, nullptr); !st) return st;
     }

@@ -162,3 +162,23 @@ TEST_CASE("merge is idempotent per alert and never lowers level or TLP", "[feeds
   merge(i, ex1.indicators[0]);
   CHECK(i.tlp == Tlp::kRed);
 }
+
+TEST_CASE("the tenant's default TLP protects its victim data, not the attacker indicator", "[feeds][tlp]") {
+  auto a = make_alert(1, "moh", "203.0.113.5", "10.1.2.3", 1795500000000000);
+  TenantTlp defaults = [](const std::string& t) -> std::optional<Tlp> {
+    if (t == "moh") return Tlp::kAmber;
+    return std::nullopt;
+  };
+  a.labels.tlp = "amber";  // stamped by the correlator from tenants[].default_tlp
+  auto ex = extract(a, {}, test_internal, defaults);
+  CHECK(effective_tlp(ex.indicators[0]) == Tlp::kGreen);
+  CHECK(effective_tlp(ex.sightings[0]) == Tlp::kAmberStrict);
+  a.labels.tlp = "red";  // raised above the default: binds the indicator too
+  ex = extract(a, {}, test_internal, defaults);
+  CHECK(effective_tlp(ex.indicators[0]) == Tlp::kRed);
+  CHECK(effective_tlp(ex.sightings[0]) == Tlp::kRed);
+  a.labels.tlp = "amber";  // without defaults every alert TLP binds
+  CHECK(effective_tlp(extract(a, {}, test_internal).indicators[0]) == Tlp::kAmber);
+  a.labels.tlp = "purple";  // unknown: strictest
+  CHECK(effective_tlp(extract(a, {}, test_internal, defaults).indicators[0]) == Tlp::kRed);
+}

@@ -122,10 +122,16 @@ struct Extracted {
   std::vector<Indicator> indicators;
   std::vector<Sighting> sightings;  // one per indicator, at the alert's tenant (when it has one)
 };
+// The TLP the correlator stamps on a tenant's records by default (policy tenants[].default_tlp).
+// That marking protects the tenant's (victim) data, which an indicator does not carry: only an
+// alert TLP stricter than its tenant's default binds the indicator. Sightings take the alert's
+// TLP whatever it is. Empty function or nullopt: every alert TLP binds the indicator.
+using TenantTlp = std::function<std::optional<Tlp>(const std::string& tenant)>;
+
 // Indicators and sightings of one confirmed alert. `events` are its stored events (for the
 // app-layer host names, URLs and file hashes), may be empty. Times come from the alert.
 Extracted extract(const core::Alert& alert, const std::vector<core::StoredEvent>& events,
-                  const IsInternal& is_internal);
+                  const IsInternal& is_internal, const TenantTlp& tenant_tlp = {});
 
 // Merges `in` into `into` (same key): union of labels, tenants, refs (per alert the latest count),
 // widest seen times, highest level and TLP. Returns true when anything published changed.

@@ -128,6 +128,7 @@ class FeedService {
   void on_intel_written(std::function<void()> fn);
 
   void set_clock(Clock clock);  // tests
+  void set_tenant_tlp(TenantTlp fn) { tenant_tlp_ = std::move(fn); }
   [[nodiscard]] const FeedConfig& config() const { return config_; }
 
   struct Counters {
@@ -158,6 +159,7 @@ class FeedService {
   Writer writer_;
   UserLookup users_;
   IsInternal is_internal_;
+  TenantTlp tenant_tlp_;
   Clock clock_;
   int64_t last_date_added_ = 0;
   std::function<void(const std::vector<Published>&)> published_fn_;
@@ -172,5 +174,7 @@ std::string sha256_hex(std::string_view data);
 FeedService::UserLookup users_from_policy(std::shared_ptr<const policy::PolicyHolder> holder);
 // IsInternal over a PolicyHolder: an address some tenant owns.
 IsInternal internal_from_policy(std::shared_ptr<const policy::PolicyHolder> holder);
+// TenantTlp over a PolicyHolder: tenants[].default_tlp.
+TenantTlp tenant_tlp_from_policy(std::shared_ptr<const policy::PolicyHolder> holder);
 
 }  // namespace vigil::feeds
