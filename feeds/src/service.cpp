@@ -441,7 +441,25 @@ core::Status FeedService::ingest(store::Store& s, const std::vector<core::Alert>
       b.clear();
     }
   }
-  if (!published.empty() && published_fn_) published_fn_(published);
+  if (!published.empty()) {
+    // Feed publication is audited (DESIGN §7): what became visible, to which collections.
+    std::map<std::string, size_t> per_collection;
+    for (const auto& p : published) ++per_collection[p.collection];
+    for (const auto& [collection, n] : per_collection) {
+      store::AuditEntry e;
+      e.actor = "feeds";
+      e.actor_role = "system";
+      e.source = "feeds";
+      e.action = "feed.publish";
+      e.object = "collection:" + collection;
+      e.decision = "allow";
+      e.rule = "feeds.tlp";
+      e.reason = std::to_string(n) + " objects";
+      b.append_audit(std::move(e));
+    }
+    if (auto st = s.commit(b); !st) return st;
+    if (published_fn_) published_fn_(published);
+  }
   return {};
 }
 

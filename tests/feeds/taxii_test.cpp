@@ -375,3 +375,27 @@ TEST_CASE("feed records: date-added index lists each record once, at its latest 
   CHECK((*store::get_feed_record(*st, "a"))->value == "A2");
   CHECK_FALSE(store::get_feed_record(*st, "c")->has_value());
 }
+
+TEST_CASE("publication is audited per collection; the example feeds.yaml loads", "[feeds][taxii]") {
+  Fixture f;
+  f.confirm({make_alert(1, "moh", "203.0.113.5", "10.1.2.3", f.now - 1000)});
+  auto log = f.st->audit().query_actor("feeds", core::Timestamp{INT64_MIN}, core::Timestamp{INT64_MAX});
+  REQUIRE(log.ok());
+  std::set<std::string> objects;
+  for (const auto& e : *log) {
+    CHECK(e.action == "feed.publish");
+    objects.insert(e.object);
+  }
+  CHECK(objects == std::set<std::string>{"collection:" + collection_id({Tlp::kGreen, "agencies", ""}),
+                                         "collection:" + collection_id({Tlp::kAmberStrict, "tenant", "moh"})});
+  auto c = load_feed_config(std::string(VIGIL_SOURCE_DIR) + "/deploy/config/feeds.yaml");
+  INFO((c.ok() ? std::string() : c.error().to_string()));
+  REQUIRE(c.ok());
+  CHECK(c->api_root == "feeds");
+  TempDir d;
+  auto bad = d.path / "bad.yaml";
+  std::ofstream(bad) << "taxii:\n  api_rot: x\n";
+  auto e = load_feed_config(bad.string());
+  REQUIRE_FALSE(e.ok());
+  CHECK_THAT(e.error().to_string(), Catch::Contains("taxii.api_rot"));
+}
