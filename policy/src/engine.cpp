@@ -23,17 +23,6 @@ std::optional<Level> level_of_importance(std::string_view importance) {
   return std::nullopt;
 }
 
-// The most specific block among `nets` holding `ip`, as its prefix length (-1 = none).
-int best_prefix(const std::vector<core::Cidr>& nets, const core::IpAddress& ip) {
-  int best = -1;
-  for (const auto& n : nets) {
-    // An IPv4 block's prefix counts from the IPv4 part; compare like with like.
-    if (n.base.is_v4() != ip.is_v4()) continue;
-    if (n.prefix > best && n.contains(ip)) best = n.prefix;
-  }
-  return best;
-}
-
 // What each role may do at all, before scope, TLP and clearance.
 bool role_allows(Role role, Action action) {
   switch (role) {
@@ -56,6 +45,38 @@ bool role_allows(Role role, Action action) {
 Decision deny(std::string rule, std::string reason) { return {false, std::move(rule), std::move(reason)}; }
 
 }  // namespace
+
+std::string PrefixIndex::key(const core::IpAddress& ip, bool v4, int prefix) {
+  // IPv4 is stored IPv4-mapped: its prefix counts from bit 96.
+  int bits = v4 ? 96 + prefix : prefix;
+  std::string k(18, '\0');
+  k[0] = v4 ? 4 : 6;
+  k[1] = static_cast<char>(prefix);
+  const auto& b = ip.bytes();
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(bits - 8 * i, 0, 8);
+    k[2 + i] = static_cast<char>(keep == 0 ? 0 : b[i] & static_cast<uint8_t>(0xff << (8 - keep)));
+  }
+  return k;
+}
+
+void PrefixIndex::add(const core::Cidr& block, size_t value) {
+  map_.emplace(key(block.base, block.base.is_v4(), block.prefix), value);  // the first listed wins
+  lengths_.emplace_back(block.base.is_v4(), block.prefix);
+}
+
+void PrefixIndex::finish() {
+  std::sort(lengths_.begin(), lengths_.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  lengths_.erase(std::unique(lengths_.begin(), lengths_.end()), lengths_.end());
+}
+
+std::optional<std::pair<size_t, int>> PrefixIndex::find(const core::IpAddress& ip) const {
+  for (const auto& [v4, prefix] : lengths_) {
+    if (v4 != ip.is_v4()) continue;
+    if (auto it = map_.find(key(ip, v4, prefix)); it != map_.end()) return std::make_pair(it->second, prefix);
+  }
+  return std::nullopt;
+}
 
 Policy::Policy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Policy::~Policy() = default;
@@ -110,29 +131,13 @@ std::string Policy::tenant_for(const core::IpAddress& ip, uint16_t vlan, uint32_
       if (std::find(t.vlans.begin(), t.vlans.end(), vlan) != t.vlans.end()) return t.name;
     }
   }
-  const Tenant* best = nullptr;
-  int best_len = -1;
-  for (const auto& t : impl_->tenants) {
-    int len = best_prefix(t.networks, ip);
-    if (len > best_len) {
-      best_len = len;
-      best = &t;
-    }
-  }
-  return best ? best->name : std::string();
+  auto hit = impl_->tenant_networks.find(ip);
+  return hit ? impl_->tenants[hit->first].name : std::string();
 }
 
 const Asset* Policy::asset_for(const core::IpAddress& ip) const {
-  const Asset* best = nullptr;
-  int best_len = -1;
-  for (const auto& a : impl_->assets) {
-    int len = best_prefix(a.networks, ip);
-    if (len > best_len) {
-      best_len = len;
-      best = &a;
-    }
-  }
-  return best;
+  auto hit = impl_->asset_networks.find(ip);
+  return hit ? &impl_->assets[hit->first] : nullptr;
 }
 
 Classification Policy::classify(const core::EventLabels& labels, const core::FlowTuple& flow,

@@ -368,6 +368,14 @@ core::Result<std::shared_ptr<const Policy>> Policy::parse(const std::string& yam
     return make_error(e.msg, where);
   }
   if (c.err) return *c.err;
+  for (size_t i = 0; i < impl->tenants.size(); ++i) {
+    for (const auto& n : impl->tenants[i].networks) impl->tenant_networks.add(n, i);
+  }
+  for (size_t i = 0; i < impl->assets.size(); ++i) {
+    for (const auto& n : impl->assets[i].networks) impl->asset_networks.add(n, i);
+  }
+  impl->tenant_networks.finish();
+  impl->asset_networks.finish();
   return std::shared_ptr<const Policy>(std::make_shared<Policy>(std::move(impl)));
 }
 

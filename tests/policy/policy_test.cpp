@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <random>
 
 #include "vigil/policy/password.h"
 #include "vigil/policy/policy.h"
@@ -419,4 +420,47 @@ TEST_CASE("PolicyHolder swaps atomically", "[policy]") {
   holder.set(*b);
   CHECK(holder.get()->tenants().size() == 1);
   CHECK(snap->tenants().size() == 4);  // an old snapshot stays valid
+}
+
+TEST_CASE("asset_for and tenant_for agree with a brute-force longest-prefix match", "[policy][lpm]") {
+  std::mt19937 rng(12345);
+  std::string y = "tenants:\n  - {name: t4, networks: [10.0.0.0/8]}\n  - {name: t6, networks: ['2001:db8::/32']}\nassets:\n";
+  for (int i = 0; i < 400; ++i) {
+    int len = 8 + static_cast<int>(rng() % 25);
+    uint32_t base = 0x0a000000u | (rng() & 0x00ffffffu);
+    if (i % 40 == 0) {
+      y += "  - {name: a" + std::to_string(i) + ", networks: ['2001:db8:" + std::to_string(rng() % 4) + "::/" +
+           std::to_string(33 + rng() % 31) + "']}\n";
+      continue;
+    }
+    y += "  - {name: a" + std::to_string(i) + ", networks: [" + core::IpAddress::v4(base).to_string() + "/" +
+         std::to_string(len) + "]}\n";
+  }
+  auto p = Policy::parse(y, "lpm.yaml");
+  REQUIRE(p.ok());
+  auto brute = [&](const core::IpAddress& a) -> const Asset* {
+    const Asset* best = nullptr;
+    int best_len = -1;
+    for (const auto& as : (*p)->assets()) {
+      for (const auto& n : as.networks) {
+        if (n.base.is_v4() == a.is_v4() && n.prefix > best_len && n.contains(a)) {
+          best_len = n.prefix;
+          best = &as;
+        }
+      }
+    }
+    return best;
+  };
+  int hits = 0;
+  for (int i = 0; i < 5000; ++i) {
+    core::IpAddress a = i % 10 == 0 ? *core::IpAddress::parse("2001:db8:" + std::to_string(rng() % 4) + "::" + std::to_string(rng() % 9))
+                                    : core::IpAddress::v4(0x0a000000u | (rng() & 0x00ffffffu));
+    const Asset* want = brute(a);
+    INFO(a.to_string());
+    CHECK((*p)->asset_for(a) == want);
+    CHECK((*p)->tenant_for(a, 0, 0) == (a.is_v4() ? "t4" : "t6"));
+    hits += want != nullptr;
+  }
+  CHECK(hits > 500);  // the random blocks do cover part of the space
+  CHECK((*p)->tenant_for(*core::IpAddress::parse("11.0.0.1"), 0, 0).empty());
 }
