@@ -411,13 +411,16 @@ async function viewIncident(id) {
 // ---- dashboard ---------------------------------------------------------------------------
 async function viewDashboard(range = 86400) {
   const now = Date.now() / 1000;
-  const bucket = range <= 86400 ? 3600 : range <= 7 * 86400 ? 6 * 3600 : 86400;
+  // range 0 = all time (replayed captures carry their own, older timestamps)
+  const bucket = range === 0 ? 86400 : range <= 86400 ? 3600 : range <= 7 * 86400 ? 6 * 3600 : 86400;
   const box = h('section', {}, h('h1', {}, t('d.title')),
     h('div.actions', { role: 'toolbar' }, t('d.range'), ' ',
-      [[86400, 'd.h24'], [7 * 86400, 'd.d7'], [30 * 86400, 'd.d30']].map(([r, k]) => h('button', { 'aria-pressed': r === range ? 'true' : 'false', onclick: () => viewDashboard(r) }, t(k)))));
+      [[86400, 'd.h24', 'range-24h'], [7 * 86400, 'd.d7', 'range-7d'], [30 * 86400, 'd.d30', 'range-30d'], [0, 'd.all', 'range-all']]
+        .map(([r, k, id]) => h('button', { id, 'aria-pressed': r === range ? 'true' : 'false', onclick: () => viewDashboard(r) }, t(k)))));
   main().replaceChildren(box);
   try {
-    const d = await api.dashboard({ from: Math.floor(now - range), bucket });
+    const d = await api.dashboard({ from: range === 0 ? 0 : Math.floor(now - range), bucket });
+    if (!d.tenants.length) box.append(h('p.muted', { id: 'kpis-empty' }, t('page.none')));
     box.append(h('table.grid', { id: 'kpis' },
       h('thead', {}, h('tr', {}, [t('col.tenant'), t('col.alerts'), t('col.open'), t('d.mtta'), t('d.mttr')].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, d.tenants.map((x) => h('tr', {}, h('td', {}, x.tenant || '—'), h('td.num', {}, x.alerts), h('td.num', {}, x.open),
@@ -468,13 +471,16 @@ async function viewAudit() {
   const actor = h('input', { id: 'audit-actor', size: 14 });
   const results = h('div', { id: 'audit-results' });
   const exportLink = h('a', { id: 'audit-export', href: '/api/v1/audit/export', download: 'vigil-audit.jsonl' }, t('au.export'));
+  let runs = 0;  // only the latest search renders (an earlier, slower answer is dropped)
   const run = async () => {
+    const mine = ++runs;
     const p = {};
     if (obj.value.trim()) p.object = obj.value.trim();
     if (actor.value.trim()) p.actor = actor.value.trim();
     exportLink.href = '/api/v1/audit/export?' + new URLSearchParams(p);
     try {
       const r = await api.audit(p);
+      if (mine !== runs) return;
       results.replaceChildren(h('table.grid', { id: 'audit-table' },
         h('thead', {}, h('tr', {}, [t('au.seq'), t('au.time'), t('au.actor'), t('au.action'), t('au.object'), t('au.decision'), t('au.reason'), ''].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, r.entries.slice().reverse().map((e) => {
