@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Classification detectors end to end (see CMakeLists.txt here).
-#   classification_test.sh SENSOR SAMPLE_PCAP_TOOL PACK
+#   classification_test.sh SENSOR SAMPLE_PCAP_TOOL PACK [CORRELATOR KEYGEN]
 # Replays the demo capture with the shipped pack and checks eve.json: one classification record
 # per flow that carries personal data or a stamp (and none for the flow of near misses), masks
 # and HMAC-SHA256(key, value) recomputed here, labels on the alerts of those flows, a metadata
 # stub for the stamped flow, masked URLs in http records, the same records for 1 and 2 workers,
-# nothing when classification is off, and no clear identifier anywhere in eve.json.
+# nothing when classification is off, and no clear identifier anywhere in eve.json. With a
+# correlator and vigil-keygen: the records travel as classification events over CURVE, are stored
+# once with their labels, and the store holds no clear identifier either.
 # Hermetic: everything under a mktemp -d directory. Exit 77 = skipped.
 set -euo pipefail
-sensor=$1 make_pcap=$2 pack=$3
+sensor=$1 make_pcap=$2 pack=$3 correlator=${4:-} keygen=${5:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/vigil-classify-it-XXXXXX")
-trap 'if [[ -z ${KEEP:-} ]]; then rm -rf "$work"; else echo "kept $work"; fi' EXIT
+cpid=""
+trap 'if [[ -n $cpid ]]; then kill "$cpid" 2>/dev/null || true; fi; if [[ -z ${KEEP:-} ]]; then rm -rf "$work"; else echo "kept $work"; fi' EXIT
 fail() { echo "FAIL (classification): $*" >&2; exit 1; }
 python=$(command -v /usr/bin/python3 || command -v python3 || true)
 [[ -n $python ]] || { echo "SKIP: python3 not found"; exit 77; }
@@ -130,4 +133,57 @@ for d in ("w1", "w2"):
             fail(f"clear value {v} in {d}/eve.json")
 print(f"ok: 4 classification records, {sum(want.values())} findings, masks and HMACs only; "
       f"alerts labelled; no clear value in eve.json")
+PY
+
+[[ -n $correlator && -n $keygen ]] || exit 0
+# Shipping: the classification records go to a real correlator as events and are stored.
+mkdir keys
+"$keygen" correlator --out keys >/dev/null
+"$keygen" sensor-c --out keys >/dev/null
+port=$((20000 + RANDOM % 20000))
+cat >correlator.yaml <<YAML
+listen: tcp://127.0.0.1:$port
+data_dir: $work/data
+server_key_file: keys/correlator.key
+log_level: info
+sensors:
+  - id: sensor-c
+    public_key_file: keys/sensor-c.pub
+    tenant: demo
+tenants:
+  - name: demo
+    networks: [10.20.0.0/16]
+rules: []
+YAML
+"$correlator" -c correlator.yaml >correlator.log 2>&1 &
+cpid=$!
+mkdir -p shipped
+run shipped 1 "${on[@]}" --correlator "tcp://127.0.0.1:$port" --set correlator.sensor-id=sensor-c \
+  --set correlator.key-file=keys/sensor-c.key --set correlator.server-public-key-file=keys/correlator.pub
+kill "$cpid"
+wait "$cpid" 2>/dev/null || true
+cpid=""
+"$correlator" query -c correlator.yaml events --kind classification >stored.jsonl 2>query.log ||
+  { cat query.log >&2; fail "vigil-correlator query events --kind classification failed"; }
+"$python" - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+def fail(msg):
+    print("FAIL (classification, shipped):", msg, file=sys.stderr)
+    sys.exit(1)
+stats = [json.loads(l) for l in open(f"{work}/shipped/eve.json")][-1]["stats"]
+sh = stats.get("shipper", {})
+if sh.get("batches_rejected", 0) or sh.get("spool_depth", 1) or not sh.get("batches_acked"):
+    fail(f"shipper {sh}")
+text = open(f"{work}/stored.jsonl").read()
+n = text.count('"vn.')
+if text.count("suspected-state-secret") < 1 or text.count("sensitive") < 1:
+    fail(f"stored classification events lack their labels: {text[:400]}")
+for v in ["001095012345", "079201004321", "0912345678", "0987654321", "0100109106", "9704123456789015"]:
+    if v in text:
+        fail(f"clear value {v} in the correlator's store")
+lines = [l for l in text.splitlines() if l.strip()]
+if len(lines) != 4:
+    fail(f"{len(lines)} classification events stored, expected 4")
+print("ok: 4 classification events shipped and stored with labels, masks and hashes only")
 PY
