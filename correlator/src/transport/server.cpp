@@ -10,6 +10,7 @@
 
 #include "vigil/core/codec.h"
 #include "vigil/core/log.h"
+#include "vigil/core/zap.h"
 
 namespace vigil::correlator {
 
@@ -47,28 +48,22 @@ void send_frames(void* sock, const std::vector<std::string>& frames) {
   }
 }
 
-std::string z85(const std::string& raw32) {
-  char out[41] = {};
-  if (raw32.size() != 32 || !zmq_z85_encode(out, reinterpret_cast<const uint8_t*>(raw32.data()), 32)) return "?";
-  return out;
-}
-
 }  // namespace
 
 struct IngestServer::Impl {
   std::shared_ptr<const CorrelatorConfig> config;
   void* ctx = nullptr;
-  void* zap = nullptr;
+  std::unique_ptr<core::ZapHandler> zap;  // admits the listed sensor keys (ZAP User-Id = sensor id)
   void* router = nullptr;
   void* monitor = nullptr;
   void* pub = nullptr;
   std::string endpoint;
-  std::map<std::string, std::string> key_to_sensor;  // Z85 public key -> sensor id
   TransportCounters counters;
   std::shared_ptr<spdlog::logger> log = core::logger("correlator");
 
   ~Impl() {
-    for (void* s : {zap, router, monitor, pub}) {
+    zap.reset();  // closes its socket before the context is terminated
+    for (void* s : {router, monitor, pub}) {
       if (s) {
         int zero = 0;
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
@@ -79,29 +74,9 @@ struct IngestServer::Impl {
   }
 
   void handle_zap() {
-    auto f = recv_frames(zap);
-    if (f.empty()) return;
-    // ZAP request: version, request id, domain, address, identity, mechanism, credentials...
-    std::string version = f.size() > 0 ? f[0] : "", request_id = f.size() > 1 ? f[1] : "";
-    std::string address = f.size() > 3 ? f[3] : "", mechanism = f.size() > 5 ? f[5] : "";
-    std::string status = "400", text = "unknown key", user;
-    if (f.size() >= 7 && mechanism == "CURVE") {
-      std::string key = z85(f[6]);
-      if (auto it = key_to_sensor.find(key); it != key_to_sensor.end()) {
-        status = "200";
-        text = "OK";
-        user = it->second;
-        ++counters.auth_accepted;
-        log->info("sensor {} authenticated from {}", user, address);
-      } else {
-        ++counters.auth_refused;
-        log->warn("refused unknown sensor key {} from {}", key, address);
-      }
-    } else {
-      ++counters.auth_refused;
-      log->warn("refused {} connection from {} (CURVE required)", mechanism, address);
-    }
-    send_frames(zap, {"1.0", request_id, status, text, user, ""});
+    zap->handle();
+    counters.auth_accepted = zap->accepted();
+    counters.auth_refused = zap->refused();
   }
 
   void handle_monitor() {
@@ -125,15 +100,15 @@ IngestServer::~IngestServer() = default;
 core::Result<std::unique_ptr<IngestServer>> IngestServer::bind(std::shared_ptr<const CorrelatorConfig> config) {
   auto im = std::make_unique<Impl>();
   im->config = config;
-  for (const auto& s : config->sensors) im->key_to_sensor[s.public_key] = s.id;
   im->ctx = zmq_ctx_new();
   if (!im->ctx) return make_error("cannot create ZeroMQ context");
 
   // The ZAP handler must be bound before any CURVE socket accepts a connection.
-  im->zap = zmq_socket(im->ctx, ZMQ_REP);
-  if (zmq_bind(im->zap, "inproc://zeromq.zap.01") != 0) {
-    return make_error(std::string("cannot bind ZAP handler: ") + zmq_strerror(zmq_errno()));
-  }
+  std::map<std::string, std::string> key_to_sensor;  // Z85 public key -> sensor id
+  for (const auto& s : config->sensors) key_to_sensor[s.public_key] = s.id;
+  auto zap = core::ZapHandler::bind(im->ctx, std::move(key_to_sensor), "sensor");
+  if (!zap) return zap.error();
+  im->zap = std::move(*zap);
   im->router = zmq_socket(im->ctx, ZMQ_ROUTER);
   int one = 1, zero = 0, hwm = 10000, hb_ivl = 1000, hb_timeout = 3000;
   zmq_setsockopt(im->router, ZMQ_CURVE_SERVER, &one, sizeof one);
@@ -187,7 +162,7 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
   bool woken = false;
   while (!stop.load()) {
     zmq_pollitem_t items[] = {{im.router, 0, ZMQ_POLLIN, 0},
-                              {im.zap, 0, ZMQ_POLLIN, 0},
+                              {im.zap->socket(), 0, ZMQ_POLLIN, 0},
                               {im.monitor, 0, ZMQ_POLLIN, 0},
                               {nullptr, hooks.wake_fd, ZMQ_POLLIN, 0}};
     if (zmq_poll(items, hooks.wake_fd >= 0 ? 4 : 3, 100) < 0) {
