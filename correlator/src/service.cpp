@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "vigil/core/log.h"
 #include "vigil/correlator/correlator.h"
@@ -62,8 +63,19 @@ core::Status print_alert_with_events(const store::Store& store, const std::strin
   if (!events) return events.error();
   json j = core::to_json(**a);
   json evs = json::array();
-  for (const auto& e : *events) evs.push_back(core::to_json(e));
-  out << json{{"alert", j}, {"events", evs}}.dump() << "\n";
+  // The protocol records (flow, http, dns, tls) of the flows its events came from.
+  std::set<std::pair<std::string, uint64_t>> flows;
+  for (const auto& e : *events) {
+    evs.push_back(core::to_json(e));
+    if (e.event.flow_id && flows.size() < 64) flows.emplace(e.sensor, e.event.flow_id);
+  }
+  json recs = json::array();
+  for (const auto& [sensor, flow_id] : flows) {
+    auto r = store.flow_records(sensor, flow_id);
+    if (!r) return r.error();
+    for (const auto& e : *r) recs.push_back(core::to_json(e));
+  }
+  out << json{{"alert", j}, {"events", evs}, {"records", recs}}.dump() << "\n";
   return {};
 }
 

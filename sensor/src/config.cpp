@@ -121,6 +121,16 @@ core::Status parse_sensor_config(const YAML::Node& root, const std::string& sour
   out.spool_dir = r.get_string("correlator.spool-dir", out.spool_dir);
   out.spool_max = r.get_size("correlator.spool-max", out.spool_max);
   out.drain_seconds = static_cast<uint32_t>(r.get_int("correlator.drain-seconds", out.drain_seconds, 0, 3600));
+  if (r.has("correlator.records")) {
+    out.ship_records = r.get_string_list("correlator.records");
+    for (const auto& t : out.ship_records) {
+      static const char* known[] = {"flow", "http", "dns", "tls"};
+      if (std::find(std::begin(known), std::end(known), t) == std::end(known)) {
+        return core::make_error("unknown record type '" + t + "' (flow, http, dns, tls)",
+                                source + ": key 'correlator.records'");
+      }
+    }
+  }
 
   out.classification_enabled = r.get_bool("classification.enabled", out.classification_enabled);
   out.classification_pack = r.get_string("classification.pack", out.classification_pack);

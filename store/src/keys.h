@@ -79,6 +79,15 @@ enum IndexTag : char {
   kEventRefs = 'R',
 };
 
+// Flow index of protocol records: 'F' · fnv64(sensor)(8) · flow id(8) · time(8) · hash(8) -> event
+// key. Ends like an alert id (time first), so the index compaction filter ages it out too.
+inline std::string flow_index_prefix(std::string_view sensor, uint64_t flow_id) {
+  std::string k(1, 'F');
+  put_be64(k, core::fnv1a64(sensor));
+  put_be64(k, flow_id);
+  return k;
+}
+
 inline std::string alert_refs_prefix(const core::RecordId& id) {
   std::string k(1, static_cast<char>(kEventRefs));
   put_id(k, id);

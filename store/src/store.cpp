@@ -162,7 +162,15 @@ CommitBatch::CommitBatch(CommitBatch&&) noexcept = default;
 CommitBatch& CommitBatch::operator=(CommitBatch&&) noexcept = default;
 
 void CommitBatch::put_event(const StoredEvent& e) {
-  rep_->put(kEvents, keys::event_key(e.ref()), encode_stored_event(e));
+  auto key = keys::event_key(e.ref());
+  const auto kind = e.event.kind;
+  if (e.event.flow_id && (kind == core::EventKind::kFlow || kind == core::EventKind::kHttp ||
+                          kind == core::EventKind::kDns || kind == core::EventKind::kTls)) {
+    std::string ik = keys::flow_index_prefix(e.sensor, e.event.flow_id);
+    keys::put_id(ik, RecordId{e.event.time.usec, core::fnv1a64(key)});
+    rep_->put(kIdx, std::move(ik), key);
+  }
+  rep_->put(kEvents, std::move(key), encode_stored_event(e));
   ++rep_->events;
 }
 
@@ -269,6 +277,7 @@ struct Store::Impl {
     if (n == j.end() || !n->is_number_unsigned()) return a;
     const size_t want = n->get<size_t>();
     a->events.clear();
+    if (want == 0) return a;
     a->events.reserve(want);
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(kIdx)));
     const std::string prefix = keys::alert_refs_prefix(id);
@@ -609,6 +618,24 @@ Result<std::vector<StoredEvent>> Store::get_events(const std::vector<core::Event
   for (auto& v : values) {
     if (!v) continue;
     if (auto e = decode_stored_event(*v)) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+Result<std::vector<StoredEvent>> Store::flow_records(const std::string& sensor, uint64_t flow_id, size_t limit) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kIdx)));
+  const std::string prefix = keys::flow_index_prefix(sensor, flow_id);
+  std::vector<std::string> ks;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && ks.size() < limit; it->Next()) {
+    ks.push_back(it->value().ToString());
+  }
+  if (!it->status().ok()) return rocks_error(it->status(), "flow index");
+  std::vector<std::optional<std::string>> values;
+  if (auto st = impl_->multi_get(kEvents, ks, values); !st) return st.error();
+  std::vector<StoredEvent> out;
+  for (auto& v : values) {
+    if (!v) continue;  // aged out (events go before their index entries)
+    if (auto e = decode_stored_event(*v); e && e->sensor == sensor) out.push_back(std::move(*e));
   }
   return out;
 }

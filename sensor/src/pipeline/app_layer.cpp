@@ -163,6 +163,7 @@ struct AppLayer::Impl {
   std::deque<DnsTxView> dns_views;
   std::deque<TlsView> tls_views;
   bool log_http = false, log_dns = false, log_tls = false;
+  bool ship_http = false, ship_dns = false, ship_tls = false;
 };
 
 AppLayer::AppLayer(const SensorConfig& cfg, EveWriter* eve) : impl_(std::make_unique<Impl>()), cfg_(cfg), eve_(eve) {
@@ -176,6 +177,34 @@ AppLayer::AppLayer(const SensorConfig& cfg, EveWriter* eve) : impl_(std::make_un
     if (t == "dns") impl_->log_dns = true;
     if (t == "tls") impl_->log_tls = true;
   }
+  for (const auto& t : cfg.ship_records) {
+    if (t == "http") impl_->ship_http = true;
+    if (t == "dns") impl_->ship_dns = true;
+    if (t == "tls") impl_->ship_tls = true;
+  }
+}
+
+void AppLayer::ship_record(const Flow& f, core::Timestamp ts, core::EventKind kind, std::string obj) {
+  // Unique per kind within the sensor across restarts, like the alerts' ids (the event key
+  // includes the kind): the process start second above, a shared counter below.
+  static std::atomic<uint64_t> next_id{static_cast<uint64_t>(core::Timestamp::now().seconds()) << 32};
+  core::Event e;
+  e.id = next_id.fetch_add(1, std::memory_order_relaxed);
+  e.time = ts;
+  e.kind = kind;
+  e.flow = {f.client_ip, f.server_ip, f.client_port, f.server_port, f.proto};
+  e.flow_id = f.id;
+  e.vlan = f.key.vlan[0];
+  e.vni = f.key.vni;
+  switch (static_cast<AppProto>(f.app_proto)) {
+    case AppProto::Http: e.app_proto = "http"; break;
+    case AppProto::Dns: e.app_proto = "dns"; break;
+    case AppProto::Tls: e.app_proto = "tls"; break;
+    default: break;
+  }
+  e.app_json = std::move(obj);
+  ship_(std::move(e));
+  ++counters_.records_shipped;
 }
 
 AppLayer::~AppLayer() = default;
@@ -382,22 +411,31 @@ std::string dump(const nlohmann::json& j) {
 // Each transaction or session is logged once; the callers keep the "logged" marks.
 void AppLayer::log_http(const Flow& f, const app::HttpTx& tx, core::Timestamp ts) {
   ++counters_.http_txs;
-  if (!eve_ || !impl_->log_http) return;
-  EveLine l = flow_head(f, ts, "http");
+  const bool eve = eve_ && impl_->log_http, ship = ship_ && impl_->ship_http;
+  if (!eve && !ship) return;
   std::string obj = dump(app::http_eve(tx));
   if (redact_) redact_(obj);
-  l.num("tx_id", tx.id()).raw("http", obj);
-  eve_->write_line(l.finish());
-  ++counters_.records;
+  if (eve) {
+    EveLine l = flow_head(f, ts, "http");
+    l.num("tx_id", tx.id()).raw("http", obj);
+    eve_->write_line(l.finish());
+    ++counters_.records;
+  }
+  if (ship) ship_record(f, ts, core::EventKind::kHttp, std::move(obj));
 }
 
 void AppLayer::log_tls(const Flow& f, const app::TlsState& state, core::Timestamp ts) {
   ++counters_.tls_sessions;
-  if (!eve_ || !impl_->log_tls) return;
-  EveLine l = flow_head(f, ts, "tls");
-  l.raw("tls", dump(app::tls_eve(state)));
-  eve_->write_line(l.finish());
-  ++counters_.records;
+  const bool eve = eve_ && impl_->log_tls, ship = ship_ && impl_->ship_tls;
+  if (!eve && !ship) return;
+  std::string obj = dump(app::tls_eve(state));
+  if (eve) {
+    EveLine l = flow_head(f, ts, "tls");
+    l.raw("tls", obj);
+    eve_->write_line(l.finish());
+    ++counters_.records;
+  }
+  if (ship) ship_record(f, ts, core::EventKind::kTls, std::move(obj));
 }
 
 void AppLayer::after_packet(Flow& f, const Packet& p) {
@@ -420,21 +458,31 @@ void AppLayer::after_packet(Flow& f, const Packet& p) {
       for (const app::DnsTx* tx : dp->updated_txs()) {
         if (tx->request && ext.dns_query_logged.insert(tx->id).second) {
           ++counters_.dns_txs;
-          if (eve_ && impl_->log_dns) {
+          const bool eve = eve_ && impl_->log_dns, ship = ship_ && impl_->ship_dns;
+          if (eve || ship) {
             for (const auto& q : app::dns_eve_queries(*tx)) {
-              EveLine l = flow_head(f, p.ts, "dns");
-              l.raw("dns", dump(q));
-              eve_->write_line(l.finish());
-              ++counters_.records;
+              std::string obj = dump(q);
+              if (eve) {
+                EveLine l = flow_head(f, p.ts, "dns");
+                l.raw("dns", obj);
+                eve_->write_line(l.finish());
+                ++counters_.records;
+              }
+              if (ship) ship_record(f, p.ts, core::EventKind::kDns, std::move(obj));
             }
           }
         }
-        if (tx->response && ext.dns_answer_logged.insert(tx->id).second && eve_ && impl_->log_dns) {
+        const bool eve_a = eve_ && impl_->log_dns, ship_a = ship_ && impl_->ship_dns;
+        if (tx->response && (eve_a || ship_a) && ext.dns_answer_logged.insert(tx->id).second) {
           if (auto a = app::dns_eve_answer(*tx)) {
-            EveLine l = flow_head(f, p.ts, "dns");
-            l.raw("dns", dump(*a));
-            eve_->write_line(l.finish());
-            ++counters_.records;
+            std::string obj = dump(*a);
+            if (eve_a) {
+              EveLine l = flow_head(f, p.ts, "dns");
+              l.raw("dns", obj);
+              eve_->write_line(l.finish());
+              ++counters_.records;
+            }
+            if (ship_a) ship_record(f, p.ts, core::EventKind::kDns, std::move(obj));
           }
         }
       }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "vigil/core/event.h"
 #include "vigil/sensor/config.h"
 #include "vigil/sensor/detect.h"
 #include "vigil/sensor/eve.h"
@@ -29,6 +30,7 @@ struct AppCounters {
   uint64_t flows_http = 0, flows_dns = 0, flows_tls = 0, flows_failed = 0;
   uint64_t http_txs = 0, dns_txs = 0, tls_sessions = 0;
   uint64_t records = 0;
+  uint64_t records_shipped = 0;  // http/dns/tls records handed to the shipper
 };
 
 class AppLayer {
@@ -60,6 +62,10 @@ class AppLayer {
   // (the classification detectors mask identifiers in URLs and headers).
   void set_redactor(std::function<void(std::string&)> fn) { redact_ = std::move(fn); }
 
+  // Ships http/dns/tls records (the same, redacted, objects as EVE's) as events of their kind
+  // when the kind is listed in correlator.records. `ship` must be thread-safe (EventShipper).
+  void set_shipper(std::function<void(core::Event&&)> ship) { ship_ = std::move(ship); }
+
   [[nodiscard]] const AppCounters& counters() const { return counters_; }
   void add_stats(Json& stats) const;
 
@@ -67,6 +73,7 @@ class AppLayer {
   bool alert_object(const Flow& f, const AppTxView* tx, std::string& key, std::string& json) const;
   void log_http(const Flow& f, const app::HttpTx& tx, core::Timestamp ts);
   void log_tls(const Flow& f, const app::TlsState& state, core::Timestamp ts);
+  void ship_record(const Flow& f, core::Timestamp ts, core::EventKind kind, std::string obj);
   // Adds a finished flow's parser counters to the totals.
   void accumulate(FlowExtension& app_ext);
   // Feeds the parser the in-order bytes of `dir` not handed over yet.
@@ -77,6 +84,7 @@ class AppLayer {
   EveWriter* eve_;
   AppCounters counters_;
   std::function<void(std::string&)> redact_;
+  std::function<void(core::Event&&)> ship_;
 };
 
 }  // namespace vigil::sensor

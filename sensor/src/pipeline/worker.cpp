@@ -93,6 +93,13 @@ core::Result<std::unique_ptr<Worker>> Worker::create(const SensorConfig& cfg, co
   std::unique_ptr<Worker> w(new Worker(cfg, engine, eve));
   w->own_clock_ = own_clock;
   w->shipper_ = shipper;
+  if (shipper) {
+    Worker* self = w.get();
+    w->impl_->app->set_shipper([self](core::Event&& e) {
+      if (!self->shipper_->submit(std::move(e))) ++self->counters_.ship_dropped;
+    });
+    w->ship_flows_ = std::find(cfg.ship_records.begin(), cfg.ship_records.end(), "flow") != cfg.ship_records.end();
+  }
   auto dt = DetectThread::create(engine);
   if (!dt.ok()) return dt.error();
   w->detect_ = std::move(dt.value());
@@ -380,6 +387,33 @@ void Worker::ship_alert(const Packet& p, const Flow* flow, const DetectPacket& i
   if (!shipper_->submit(std::move(e))) ++counters_.ship_dropped;
 }
 
+void Worker::ship_flow(const Flow& f, FlowEndReason reason) {
+  static std::atomic<uint64_t> next_id{static_cast<uint64_t>(core::Timestamp::now().seconds()) << 32};
+  auto* fext = static_cast<FlowDetectExt*>(f.detect.get());
+  nlohmann::json obj{{"pkts_toserver", f.packets[0]},
+                     {"pkts_toclient", f.packets[1]},
+                     {"bytes_toserver", f.bytes[0]},
+                     {"bytes_toclient", f.bytes[1]},
+                     {"start", core::format_eve_time(f.first_ts)},
+                     {"end", core::format_eve_time(f.last_ts)},
+                     {"age", std::max<int64_t>(0, f.last_ts.seconds() - f.first_ts.seconds())},
+                     {"state", state_name(f.state)},
+                     {"reason", to_string(reason)},
+                     {"alerted", fext && fext->alerted}};
+  core::Event e;
+  e.id = next_id.fetch_add(1, std::memory_order_relaxed);
+  e.time = f.first_ts;  // EVE's flow record time: the flow's start
+  e.kind = core::EventKind::kFlow;
+  e.flow = {f.client_ip, f.server_ip, f.client_port, f.server_port, f.proto};
+  e.flow_id = f.id;
+  e.vlan = f.key.vlan[0];
+  e.vni = f.key.vni;
+  if (const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto))) e.app_proto = ap;
+  e.app_json = obj.dump();
+  if (!shipper_->submit(std::move(e))) ++counters_.ship_dropped;
+  ++counters_.flows_shipped;
+}
+
 void Worker::expire(core::Timestamp now) {
   flows_->expire(now, [this](Flow& f, FlowEndReason reason) { end_flow(f, reason); });
 }
@@ -439,6 +473,7 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
   }
   classify_flow_end(f);
   impl_->app->on_flow_end(f);
+  if (shipper_ && ship_flows_) ship_flow(f, reason);
   if (!eve_ || !log_flow_) return;
   ++counters_.flows_logged;
   EveLine l;

@@ -32,6 +32,7 @@ struct WorkerCounters {
   uint64_t alerts = 0;
   uint64_t flows_logged = 0;
   uint64_t ship_dropped = 0;  // the shipper's queue was full
+  uint64_t flows_shipped = 0;  // flow records handed to the shipper (correlator.records)
 };
 
 class Worker {
@@ -85,6 +86,8 @@ class Worker {
   bool bypass_midstream_ = false;
   bool own_clock_ = true;
   EventShipper* shipper_ = nullptr;  // ships alerts to the correlator when set (thread-safe)
+  bool ship_flows_ = false;          // "flow" in correlator.records
+  void ship_flow(const Flow& f, FlowEndReason reason);
   bool log_alert_ = false;
   bool log_flow_ = false;
   bool log_classification_ = false;

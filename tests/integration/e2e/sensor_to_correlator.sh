@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: vigil-sensor replays the demo capture and ships its alerts over CURVE to a real
 # vigil-correlator on loopback; the alerts must be in the correlator's RocksDB store, and a
-# sensor with an unknown key must be refused.
+# sensor with an unknown key must be refused. Protocol records (flow/http/dns/tls) are stored
+# too, and an alert pivots to the records of its flow.
 #   sensor_to_correlator.sh SENSOR CORRELATOR KEYGEN SAMPLE_PCAP_TOOL RULES
 set -euo pipefail
 sensor=$1 correlator=$2 keygen=$3 make_pcap=$4 rules=$5
@@ -58,4 +59,32 @@ kill "$cpid"; wait "$cpid" 2>/dev/null || true
 stored=$("$correlator" query -c correlator.yaml events --kind alert 2>/dev/null | grep -c '"signature_id"' || true)
 [[ $stored -eq $alerts ]] || { echo "FAIL: sensor raised $alerts alerts, correlator stored $stored alert events"; exit 1; }
 grep -q "refused\|unknown" correlator.log || { echo "FAIL: the refusal of the unknown key is not logged"; exit 1; }
-echo "ok: $alerts alerts shipped and stored once; unknown sensor key refused"
+
+# Protocol records (correlator.records, default flow http dns tls): every one the sensor wrote to
+# eve.json is stored once, and "query alert ID" pivots from an alert to the records of its flow.
+for kind in flow http dns tls; do
+  in_eve=$(grep -c "\"event_type\":\"$kind\"" out-a/eve.json || true)
+  in_store=$("$correlator" query -c correlator.yaml events --kind "$kind" --limit 100000 2>/dev/null | grep -c "\"event_type\":\"$kind\"" || true)
+  [[ $in_eve -eq $in_store ]] || { echo "FAIL: $kind: $in_eve records in eve.json, $in_store stored"; exit 1; }
+  echo "$kind records: $in_store"
+done
+flows=$("$correlator" query -c correlator.yaml events --kind flow --limit 100000 | wc -l)
+[[ $flows -gt 0 ]] || { echo "FAIL: no flow records stored"; exit 1; }
+"$correlator" query -c correlator.yaml alerts --limit 100000 > alerts.jsonl
+pivots=0
+while read -r id; do
+  "$correlator" query -c correlator.yaml alert "$id" > one.json
+  n=$(python3 - one.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+flows = {(e.get("sensor"), e.get("flow_id")) for e in d["events"] if e.get("flow_id")}
+recs = d["records"]
+# every record belongs to a flow of the alert's events; count app-layer/flow records found
+assert all((r.get("sensor"), r.get("flow_id")) in flows for r in recs), "record of another flow"
+print(len(recs))
+PY
+)
+  [[ $n -gt 0 ]] && pivots=$((pivots + 1))
+done < <(python3 -c "import json,sys; [print(json.loads(l)['id']) for l in open('alerts.jsonl')]")
+[[ $pivots -gt 0 ]] || { echo "FAIL: no alert pivots to protocol records of its flow"; exit 1; }
+echo "ok: $alerts alerts shipped and stored once; protocol records stored once ($flows flows); $pivots alerts pivot to their flow's records; unknown sensor key refused"

@@ -79,6 +79,9 @@ struct SensorConfig {
   std::string spool_dir = "spool";      // correlator.spool-dir (relative: under -l)
   uint64_t spool_max = 1ull << 30;      // correlator.spool-max
   uint32_t drain_seconds = 30;          // correlator.drain-seconds: wait at the end of a file
+  // correlator.records: protocol records shipped besides alerts and classification findings
+  // (analysts pivot on them; the correlator keeps them for a shorter time).
+  std::vector<std::string> ship_records = {"flow", "http", "dns", "tls"};
 
   // Data-classification detectors (docs/classification.md). Off unless enabled with a pack and
   // a key file; the example config (deploy/config/vigil-sensor.yaml) and the demo turn them on.

@@ -171,6 +171,10 @@ class Store {
   Result<std::vector<Alert>> query_alerts(const AlertQuery& query, QueryStats* stats = nullptr) const;
   // The stored events an alert refers to (those still within retention).
   Result<std::vector<StoredEvent>> get_events(const std::vector<core::EventRef>& refs) const;
+  // The protocol records (flow, http, dns, tls) a sensor shipped for one of its flows, by the
+  // flow index written with them (those still within retention), oldest first, at most `limit`.
+  // Analysts pivot from an alert's events (their flow_id) to these.
+  Result<std::vector<StoredEvent>> flow_records(const std::string& sensor, uint64_t flow_id, size_t limit = 256) const;
   // Events of one kind in a time range (bounded by limit).
   Result<std::vector<StoredEvent>> scan_events(core::EventKind kind, Timestamp from, Timestamp to,
                                                size_t limit) const;
