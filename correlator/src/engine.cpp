@@ -411,6 +411,8 @@ core::Status Engine::refresh_alerts(const store::Store& store, const std::vector
     now.assignee = s.assignee;
     now.notes = s.notes;
     now.incident = s.incident;
+    now.acknowledged = s.acknowledged;  // the console's MTTA/MTTR times are analyst-owned too
+    now.closed = s.closed;
     it->second.stored = s;
   }
   return {};

@@ -12,7 +12,7 @@
 // itself (e.g. from a subscriber) or while run() is not running, fn runs at once on the caller's
 // thread. store() reads are safe from any thread; store writes outside write() are not.
 //
-// Analyst-owned alert fields (status, verdict, assignee, notes, incident) changed through
+// Analyst-owned alert fields (status, verdict, assignee, notes, incident, acknowledged, closed) changed through
 // write() are never overwritten by the engine's in-memory copy: after fn, the engine takes them
 // (and the stored form of the alert, for index maintenance) from the store.
 #pragma once
