@@ -662,6 +662,7 @@ struct Console::Impl {
     json updated = json::array(), missing = json::array(), denied = json::array();
     std::string incident_id;
     Action needed = action == "note" ? Action::kNote : Action::kUpdate;
+    std::vector<core::Alert> published;  // what the change wrote, for the other live queues
     auto st = backend.write([&](store::Store& s) -> core::Status {
       // Read fresh on the writer thread: the pipeline may have changed the alerts since.
       updated = json::array(), missing = json::array(), denied = json::array();
@@ -758,9 +759,14 @@ struct Console::Impl {
         append_audit(b, r);
       }
       if (b.count() == 0) return {};
-      return s.commit(b);
+      auto committed = s.commit(b);
+      if (committed) published = changed;
+      return committed;
     });
     if (!st) return error(res, 500, st.error().to_string());
+    // Correlator::subscribe announces ingest only: changes made here reach the other analysts'
+    // live queues from here.
+    if (!published.empty()) publish(published);
     json reply_body{{"action", action}, {"updated", updated}, {"not_found", missing}, {"denied", denied}};
     reply_body["incident"] = incident_id.empty() ? json(nullptr) : json(incident_id);
     reply(res, 200, reply_body);

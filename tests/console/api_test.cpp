@@ -491,6 +491,19 @@ TEST_CASE("the live queue streams only what the user may see", "[console][policy
     }
     if (!got) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  // A change made by another analyst reaches this live queue too.
+  auto lead = f.login("lead");
+  f.post(lead, "/api/v1/alerts/actions", {{"ids", {f.alerts[2].id.to_string()}}, {"action", "acknowledge"}});
+  bool got_change = false;
+  for (int i = 0; i < 300 && !got_change; ++i) {
+    {
+      std::lock_guard lock(mu);
+      auto at = received.find(f.alerts[2].id.to_string());
+      got_change = at != std::string::npos && received.find("\"acknowledged\"", received.rfind("event: alert", at)) != std::string::npos;
+    }
+    if (!got_change) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(got_change);
   done = true;
   f.console->on_alerts({visible});  // wakes the stream so the reader returns
   f.console->stop();
