@@ -70,6 +70,10 @@ core::Result<ConsoleConfig> load_console_config(const std::string& path) {
   c.max_page = static_cast<size_t>(r.get_int("max_page", static_cast<int64_t>(c.max_page), 1, 100000));
   c.max_scan = static_cast<uint64_t>(r.get_int("max_scan", static_cast<int64_t>(c.max_scan), 1000, INT64_MAX));
   c.control = r.get_string("control", "");
+  if (!c.control.empty()) {
+    return core::make_error("control: the ZeroMQ request interface to a running correlator is not built yet; run the "
+                            "console inside vigil-correlator (console: in correlator.yaml)", path);
+  }
   c.log_level = r.get_string("log_level", c.log_level);
   if (auto st = r.finish(); !st) return st.error();
   return c;

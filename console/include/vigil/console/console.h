@@ -40,7 +40,7 @@ struct ConsoleConfig {
   int threads = 16;                   // HTTP workers (each live stream holds one)
   size_t max_page = 500;              // largest page a list returns
   uint64_t max_scan = 200000;         // index entries one list/group/dashboard request may read
-  std::string control;                // separate process: the correlator's control endpoint
+  std::string control;                // reserved: a running correlator's request endpoint (not built; an error when set)
   std::string log_level = "info";
 };
 
