@@ -14,6 +14,7 @@
 
 #include "vigil/console/console.h"
 #include "vigil/core/log.h"
+#include "vigil/feeds/service.h"
 
 using namespace vigil;
 
@@ -41,6 +42,10 @@ int main(int argc, char** argv) {
   auto pol = policy::Policy::load(config->policy_file);
   if (!pol) return fail(pol.error().to_string());
   if (*check) {
+    if (!config->feeds_file.empty()) {
+      auto fc = feeds::load_feed_config(config->feeds_file);
+      if (!fc) return fail(fc.error().to_string());
+    }
     std::cout << config_path << ": ok (" << (*pol)->users().size() << " users, " << config->rule_files.size()
               << " rule files)\n";
     return 0;
@@ -53,6 +58,11 @@ int main(int argc, char** argv) {
   so.read_only = true;
   auto st = store::Store::open(so);
   if (!st) return fail(st.error().to_string());
+  if (!config->feeds_file.empty()) {
+    // The feeds write (audit entries, feed records, uploads): only the standalone mode serves them.
+    std::cerr << "vigil-console: feeds: not served by a read-only console (run it inside vigil-correlator)\n";
+    config->feeds_file.clear();
+  }
   console::Backend backend;
   backend.store = st->get();
   backend.write = [](const std::function<core::Status(store::Store&)>&) -> core::Status {

@@ -69,6 +69,7 @@ core::Result<ConsoleConfig> load_console_config(const std::string& path) {
   c.threads = static_cast<int>(r.get_int("threads", c.threads, 2, 1024));
   c.max_page = static_cast<size_t>(r.get_int("max_page", static_cast<int64_t>(c.max_page), 1, 100000));
   c.max_scan = static_cast<uint64_t>(r.get_int("max_scan", static_cast<int64_t>(c.max_scan), 1000, INT64_MAX));
+  c.feeds_file = resolve(path, r.get_string("feeds", ""));
   c.control = r.get_string("control", "");
   if (!c.control.empty()) {
     return core::make_error("control: the ZeroMQ request interface to a running correlator is not built yet; run the "

@@ -17,7 +17,10 @@
 #include <sodium.h>
 
 #include "audit_bridge.h"
+#include "vigil/core/curve_keys.h"
 #include "vigil/core/log.h"
+#include "vigil/feeds/http_routes.h"
+#include "vigil/feeds/push.h"
 #include "vigil/policy/password.h"
 
 namespace vigil::console {
@@ -124,6 +127,77 @@ struct Console::Impl {
   std::mutex watch_mu;
   std::condition_variable watch_cv;
 
+  // The agency feeds (config.feeds_file), mounted on this server. Produced from on_alerts
+  // (FeedService::ingest) and by the syncer thread (FeedService::sync over the whole store every
+  // sync_interval_sec, and at once after a change made here), both through backend.write.
+  std::unique_ptr<feeds::FeedService> feeds;
+  std::unique_ptr<feeds::PushFeed> push;
+  std::thread feed_syncer;
+  std::mutex feed_mu;
+  std::condition_variable feed_cv;
+  bool feed_nudged = false;
+
+  void nudge_feeds() {
+    if (!feeds) return;
+    std::lock_guard lock(feed_mu);
+    feed_nudged = true;
+    feed_cv.notify_one();
+  }
+
+  void sync_feeds() {
+    auto interval = std::chrono::seconds(feeds->config().sync_interval_sec);
+    std::unique_lock lock(feed_mu);
+    bool first = true;  // one sync at start: what analysts confirmed while the feeds were off
+    while (!stopping.load()) {
+      if (!first) feed_cv.wait_for(lock, interval, [&] { return stopping.load() || feed_nudged; });
+      first = false;
+      if (stopping.load()) break;
+      feed_nudged = false;
+      lock.unlock();
+      auto st = backend.write([&](store::Store& s) {
+        return feeds->sync(s, core::Timestamp{INT64_MIN}, core::Timestamp{INT64_MAX});
+      });
+      if (!st) core::logger("console")->warn("feeds sync: {}", st.error().to_string());
+      lock.lock();
+    }
+  }
+
+  // A console session token (sha256 hex) that is still valid -> its user name (sliding expiry).
+  std::optional<std::string> session_user(const std::string& token_hash) {
+    std::lock_guard lock(sessions_mu);
+    auto it = sessions.find(token_hash);
+    int64_t now = core::Timestamp::now().usec;
+    if (it == sessions.end() || now - it->second.created > config.session_ttl_usec ||
+        now - it->second.last_seen > config.session_idle_usec) {
+      if (it != sessions.end()) sessions.erase(it);
+      return std::nullopt;
+    }
+    it->second.last_seen = now;
+    return it->second.user;
+  }
+
+  core::Status make_feeds() {
+    auto fc = feeds::load_feed_config(config.feeds_file);
+    if (!fc) return fc.error();
+    // A feed client authenticates with a policy API token, or with a console session token as a
+    // bearer token (a script that logged in through /api/v1/login).
+    auto from_policy = feeds::users_from_policy(policy);
+    feeds::FeedService::UserLookup users = [this, from_policy](std::string_view hex) -> std::optional<policy::User> {
+      if (auto u = from_policy(hex)) return u;
+      auto name = session_user(std::string(hex));
+      if (!name) return std::nullopt;
+      auto pol = policy->get();
+      const auto* u = pol ? pol->find_user(*name) : nullptr;
+      if (!u) return std::nullopt;
+      return *u;
+    };
+    feeds = std::make_unique<feeds::FeedService>(*fc, backend.store, backend.write, std::move(users),
+                                                 feeds::internal_from_policy(policy));
+    feeds->set_tenant_tlp(feeds::tenant_tlp_from_policy(policy));
+    if (backend.intel_changed) feeds->on_intel_written(backend.intel_changed);
+    return {};
+  }
+
   void watch_policy() {
     std::unique_lock lock(watch_mu);
     while (!watch_cv.wait_for(lock, std::chrono::seconds(2), [&] { return stopping.load(); })) {
@@ -179,21 +253,12 @@ struct Console::Impl {
       error(res, 401, "not logged in");
       return std::nullopt;
     }
-    std::string user_name;
-    {
-      std::lock_guard lock(sessions_mu);
-      auto it = sessions.find(sha256_hex(token));
-      int64_t now = core::Timestamp::now().usec;
-      if (it == sessions.end() || now - it->second.created > config.session_ttl_usec ||
-          now - it->second.last_seen > config.session_idle_usec) {
-        if (it != sessions.end()) sessions.erase(it);
-        error(res, 401, "session expired or unknown");
-        return std::nullopt;
-      }
-      it->second.last_seen = now;  // sliding expiry
-      user_name = it->second.user;
+    auto user_name = session_user(sha256_hex(token));
+    if (!user_name) {
+      error(res, 401, "session expired or unknown");
+      return std::nullopt;
     }
-    const auto* u = pol->find_user(user_name);
+    const auto* u = pol->find_user(*user_name);
     if (!u) {  // removed from the policy since login
       error(res, 401, "user no longer exists");
       return std::nullopt;
@@ -452,7 +517,13 @@ struct Console::Impl {
     q.filter = [&](const core::Alert& a) {
       if (!text_match(a, text) || !may(c, Action::kCount, a)) return false;
       std::string key, label;
-      if (by == "signature") key = std::to_string(a.gid) + ":" + std::to_string(a.sid), label = a.signature;
+      if (by == "signature") {
+        // The correlator's own alerts (classification findings, sequence/threshold rules, intel
+        // matches) all have gid:sid 0:0; their title tells them apart.
+        key = std::to_string(a.gid) + ":" + std::to_string(a.sid);
+        if (a.sid == 0) key += ":" + a.signature;
+        label = a.signature;
+      }
       else if (by == "src") key = label = a.flow.src_ip.to_string();
       else if (by == "dest") key = label = a.flow.dst_ip.to_string();
       else key = label = a.tenant;
@@ -767,6 +838,7 @@ struct Console::Impl {
     // Correlator::subscribe announces ingest only: changes made here reach the other analysts'
     // live queues from here.
     if (!published.empty()) publish(published);
+    if (!published.empty()) nudge_feeds();  // closed true-positive or escalated: feed records
     json reply_body{{"action", action}, {"updated", updated}, {"not_found", missing}, {"denied", denied}};
     reply_body["incident"] = incident_id.empty() ? json(nullptr) : json(incident_id);
     reply(res, 200, reply_body);
@@ -895,6 +967,7 @@ struct Console::Impl {
     });
     if (!st) return error(res, 500, st.error().to_string());
     if (status != 200) return error(res, status, message);
+    nudge_feeds();  // an incident closed (its verdict decides whether its alerts are published)
     reply(res, 200, {{"action", action}, {"incident", id_text}});
   }
 
@@ -1073,6 +1146,7 @@ struct Console::Impl {
       (void)audit_alone(r);
     };
     register_audit_routes(s, std::move(ctx));
+    if (feeds) feeds::register_routes(s, *feeds);  // /taxii2/, /<api_root>/..., /misp/...
     s.Get("/api/v1/.*", [](const httplib::Request&, httplib::Response& res) { error(res, 404, "no such endpoint"); });
     if (!config.web_root.empty()) {
       s.set_mount_point("/", config.web_root);
@@ -1122,6 +1196,9 @@ core::Result<std::unique_ptr<Console>> Console::create(const ConsoleConfig& conf
   }
   impl->policy = std::move(policy);
   if (auto st = impl->load_rules(); !st) return st.error();
+  if (!config.feeds_file.empty()) {
+    if (auto st = impl->make_feeds(); !st) return st.error();
+  }
   if (!config.web_root.empty() && !std::filesystem::is_regular_file(std::filesystem::path(config.web_root) / "index.html")) {
     return core::make_error("web_root: no index.html in " + config.web_root, config.source);
   }
@@ -1150,7 +1227,25 @@ core::Status Console::start() {
     }
     im.port = im.config.listen_port;
   }
+  if (im.feeds) {
+    auto* svc = im.feeds.get();
+    if (auto st = im.backend.write([svc](store::Store& s) { return svc->init(s); }); !st) {
+      return core::make_error("feeds: " + st.error().to_string(), im.config.feeds_file);
+    }
+    const auto& fc = svc->config();
+    if (!fc.push_endpoint.empty() && !im.push) {
+      auto keys = core::read_curve_key_file(fc.push_key_file);
+      if (!keys) return keys.error();
+      auto p = feeds::PushFeed::bind({fc.push_endpoint, keys->public_key, keys->secret_key, fc.push_subscribers});
+      if (!p) return p.error();
+      im.push = std::move(*p);
+      auto* push = im.push.get();
+      svc->on_published([push](const std::vector<feeds::Published>& items) { push->publish(items); });
+      core::logger("console")->info("feeds push on {}", push->endpoint());
+    }
+  }
   im.thread = std::thread([&im] { im.server->listen_after_bind(); });
+  if (im.feeds) im.feed_syncer = std::thread([&im] { im.sync_feeds(); });
   if (im.own_policy) im.watcher = std::thread([&im] { im.watch_policy(); });
   core::logger("console")->info("console listening on {}", url());
   return {};
@@ -1173,6 +1268,11 @@ void Console::stop() {
     im.watch_cv.notify_all();
   }
   if (im.watcher.joinable()) im.watcher.join();
+  {
+    std::lock_guard lock(im.feed_mu);
+    im.feed_cv.notify_all();
+  }
+  if (im.feed_syncer.joinable()) im.feed_syncer.join();
   im.server->stop();
   im.thread.join();
 }
@@ -1186,6 +1286,13 @@ std::string Console::url() const {
   return std::string(impl_->config.tls_cert_file.empty() ? "http" : "https") + "://" + host + ":" + std::to_string(impl_->port) + "/";
 }
 
-void Console::on_alerts(const std::vector<core::Alert>& alerts) { impl_->publish(alerts); }
+void Console::on_alerts(const std::vector<core::Alert>& alerts) {
+  impl_->publish(alerts);
+  if (auto* svc = impl_->feeds.get()) {
+    // On the correlator's pipeline thread, where write() runs the function at once.
+    auto st = impl_->backend.write([&](store::Store& s) { return svc->ingest(s, alerts); });
+    if (!st) core::logger("console")->warn("feeds ingest: {}", st.error().to_string());
+  }
+}
 
 }  // namespace vigil::console

@@ -52,7 +52,8 @@ std::optional<core::Timestamp> parse_time(const std::string& s) {
 
 #ifdef VIGIL_WITH_CONSOLE
 // Standalone mode: the console in this process, reading the correlator's store and changing it
-// only through Correlator::write; new alerts reach its live queues through subscribe().
+// only through Correlator::write; new alerts reach its live queues (and, with `feeds:` in
+// console.yaml, the agency feeds: FeedService::ingest) through subscribe().
 core::Status run_with_console(const correlator::CorrelatorConfig& config, correlator::RunFlags& flags) {
   auto cc = console::load_console_config(config.console_file);
   if (!cc) return cc.error();
@@ -62,6 +63,9 @@ core::Status run_with_console(const correlator::CorrelatorConfig& config, correl
   console::Backend backend;
   backend.store = &corr->store();
   backend.write = [corr](const std::function<core::Status(store::Store&)>& fn) { return corr->write(fn); };
+  // With `feeds:` in console.yaml the console also serves the agency feeds; an agency's upload
+  // rewrites its intel lists, which the correlator then reloads (as on SIGHUP).
+  backend.intel_changed = [&flags] { flags.reload = true; };
   auto con = console::Console::create(*cc, backend);
   if (!con) return con.error();
   auto* cons = con->get();

@@ -40,6 +40,8 @@ struct ConsoleConfig {
   int threads = 16;                   // HTTP workers (each live stream holds one)
   size_t max_page = 500;              // largest page a list returns
   uint64_t max_scan = 200000;         // index entries one list/group/dashboard request may read
+  std::string feeds_file;             // feeds.yaml: mount the agency threat feeds (TAXII 2.1, MISP, push;
+                                      // vigil_feeds) on this server; empty = off. Standalone mode only.
   std::string control;                // reserved: a running correlator's request endpoint (not built; an error when set)
   std::string log_level = "info";
 };
@@ -53,6 +55,9 @@ struct Backend {
   const store::Store* store = nullptr;  // reads, from any thread
   // Runs fn where writes are allowed (the correlator's pipeline thread) and returns its status.
   std::function<core::Status(const std::function<core::Status(store::Store&)>&)> write;
+  // Optional: an agency's feed upload rewrote the correlator intel lists (feeds.yaml
+  // submissions.intel_dir); the correlator reloads them (RunFlags::reload).
+  std::function<void()> intel_changed;
 };
 
 class Console {
@@ -72,7 +77,10 @@ class Console {
   [[nodiscard]] std::string url() const;
 
   // New or updated alerts (Correlator::subscribe): pushed to the live queues (SSE) of the users
-  // allowed to see each one, redacted for each.
+  // allowed to see each one, redacted for each. With feeds (feeds_file), the confirmed ones also
+  // become feed records (FeedService::ingest through Backend::write: at once on the pipeline
+  // thread). The console's own changes (closing true-positive, escalating) and the periodic
+  // sync (feeds.yaml sync_interval_sec) run FeedService::sync on a thread of the console.
   void on_alerts(const std::vector<core::Alert>& alerts);
 
   struct Impl;
