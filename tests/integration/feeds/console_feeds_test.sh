@@ -38,14 +38,14 @@ open(dst, "w").writelines(out)
 PY
 grep -q "$(sha "$TOKEN")" "$WORK/policy.yaml" || fail "could not add the API token to the policy"
 
-"$SEED" --data-dir "$WORK/data" >/dev/null
+"$SEED" --data-dir "$WORK/data" --open >/dev/null
 "$KEYGEN" correlator --out "$WORK/keys" >/dev/null
 "$KEYGEN" sensor-1 --out "$WORK/keys" >/dev/null
 cat > "$WORK/feeds.yaml" <<YAML
 soc_name: Vigil national SOC
 submissions:
   intel_dir: $WORK/intel
-sync_interval_sec: 1
+sync_interval_sec: 3600
 YAML
 cat > "$WORK/console.yaml" <<YAML
 listen: 127.0.0.1:0
@@ -109,6 +109,26 @@ done
 [[ $n -gt 0 ]] || fail "no indicators in the GREEN collection (the sync did not run)"
 grep -qi "^content-type: application/stix+json;version=2.1\|^content-type: application/taxii+json;version=2.1" "$WORK/green.json.h" \
   || fail "objects media type"
+
+# An analyst closes the open alert true-positive through the console: its attacker becomes an
+# indicator at once (the console's change wakes the sync; the interval here is an hour).
+patterns() { py "$1" '" ".join(sorted(o["pattern"] for o in d.get("objects", []) if o["type"] == "indicator"))'; }
+patterns "$WORK/green.json" | grep -q 203.0.113.88 && fail "the open alert is already an indicator"
+curl -sS -c "$WORK/ajar" -o /dev/null -H 'Content-Type: application/json' \
+  -d '{"user":"analyst","password":"vigil-demo"}' "$URL/api/v1/login"
+OPEN=$(curl -sS -b "$WORK/ajar" "$URL/api/v1/alerts?status=new&limit=50" |
+  python3 -c "import json,sys; print([a['id'] for a in json.load(sys.stdin)['alerts'] if a['flow']['dest_ip'] == '203.0.113.88'][0])") ||
+  fail "the analyst does not see the open alert"
+code=$(curl -sS -o "$WORK/close.json" -w '%{http_code}' -b "$WORK/ajar" -H 'X-Vigil-Request: 1' -H 'Content-Type: application/json' \
+  -d "{\"action\":\"close\",\"verdict\":\"true-positive\",\"ids\":[\"$OPEN\"]}" "$URL/api/v1/alerts/actions")
+[[ $code == 200 ]] || fail "closing the alert answered $code: $(cat "$WORK/close.json")"
+found=
+for _ in $(seq 1 50); do
+  fetch "$TOKEN" "/feeds/collections/$GREEN/objects/" "$WORK/green2.json" >/dev/null
+  if patterns "$WORK/green2.json" | grep -q 203.0.113.88; then found=1; break; fi
+  sleep 0.2
+done
+[[ -n $found ]] || fail "203.0.113.88 did not become an indicator after the console closed its alert true-positive"
 
 # agency-mof with a console login: the session token as a bearer token
 curl -sS -c "$WORK/jar" -o "$WORK/login.json" -H 'Content-Type: application/json' \

@@ -1,6 +1,8 @@
 // Test helper: writes confirmed alerts (and one escalated incident) of two tenants into a store,
 // as the correlator and an analyst would have, so the feeds have something to publish.
-//   vigil-feeds-seed --data-dir DIR
+//   vigil-feeds-seed --data-dir DIR [--open]
+// --open adds one more alert (bo-tai-chinh, attacker 203.0.113.88) that is still new: an analyst
+// closing it true-positive makes it an indicator (the console test).
 #include <filesystem>
 #include <iostream>
 
@@ -9,8 +11,9 @@
 using namespace vigil;
 
 int main(int argc, char** argv) {
-  if (argc != 3 || std::string(argv[1]) != "--data-dir") {
-    std::cerr << "usage: vigil-feeds-seed --data-dir DIR\n";
+  const bool open_alert = argc == 4 && std::string(argv[3]) == "--open";
+  if ((argc != 3 && !open_alert) || std::string(argv[1]) != "--data-dir") {
+    std::cerr << "usage: vigil-feeds-seed --data-dir DIR [--open]\n";
     return 2;
   }
   store::StoreOptions o;
@@ -63,6 +66,11 @@ int main(int argc, char** argv) {
   inc.created = alerts[5].first_seen;
   inc.updated = alerts[5].first_seen;
   alerts[5].incident = inc.id.to_string();
+  if (open_alert) {
+    alerts.push_back(alert(7, "bo-tai-chinh", "10.20.1.8", "203.0.113.88", "internal"));
+    alerts.back().status = core::AlertStatus::kNew;
+    alerts.back().verdict.clear();
+  }
   for (const auto& a : alerts) b.put_alert(a, nullptr);
   b.put_incident(inc, {inc.created, "seed", "created", ""}, 1);
   if (auto s = (*st)->commit(b); !s) {
