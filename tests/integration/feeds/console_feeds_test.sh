@@ -5,8 +5,9 @@
 # agency-mof), then with curl on the console's own port: /taxii2/ discovery, the API root and the
 # collections with the TAXII media type, objects of the GREEN collection (the console's start-up
 # sync turned the seeded confirmed alerts into feed records), as agency-mof with its API token
-# and with a console login (session token as bearer); 401 without auth; the console's own API
-# still answers on the same server.
+# and with a console login (session token as bearer); 401 without auth; an analyst closing the
+# seeded open alert true-positive through the console makes its attacker an indicator at once;
+# the console's own API still answers on the same server.
 #   console_feeds_test.sh VIGIL_CORRELATOR VIGIL_KEYGEN VIGIL_FEEDS_SEED POLICY_YAML
 set -euo pipefail
 CORR=$1 KEYGEN=$2 SEED=$3 POLICY=$4
