@@ -46,6 +46,7 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
   c.max_batches_per_commit = static_cast<size_t>(r.get_int("commit.max_batches", 64, 1, 4096));
   c.sync = r.get_bool("commit.sync", true);
   c.publish_endpoint = r.get_string("publish.endpoint", "");
+  c.publish_as_user = r.get_string("publish.as_user", "");
   c.stats_file = resolve(path, r.get_string("stats_file", ""));
   c.retention_interval_sec = r.get_int("retention.interval_seconds", 3600, 1, 86400 * 7);
 

@@ -75,6 +75,17 @@ core::Result<std::unique_ptr<Correlator>> Correlator::create(const CorrelatorCon
     auto p = read_policy(c->config_->policy_file);
     if (!p) return p.error();
     c->load_policy("policy.load");
+    // The PUB is a publisher like any other: it shows only what its policy user may read.
+    if (!c->config_->publish_endpoint.empty()) {
+      if (c->config_->publish_as_user.empty()) {
+        return make_error("required with a policy: the policy user the alerts are published as",
+                          c->config_->source + ": key 'publish.as_user'");
+      }
+      if (p->first->find_user(c->config_->publish_as_user) == nullptr) {
+        return make_error("no such user in " + c->config_->policy_file + ": '" + c->config_->publish_as_user + "'",
+                          c->config_->source + ": key 'publish.as_user'");
+      }
+    }
   }
   c->wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (c->wake_fd_ < 0) return make_error("eventfd failed");
@@ -273,7 +284,8 @@ core::Status Correlator::run(RunFlags& flags) {
                 {"handshake_failed", tc.handshake_failed},
                 {"frames_malformed", tc.frames_malformed},
                 {"acks_sent", tc.acks_sent},
-                {"alerts_published", tc.alerts_published}};
+                {"alerts_published", tc.alerts_published},
+                {"alerts_withheld", tc.alerts_withheld}};
   };
   IngestServer::Hooks hooks;
   hooks.wake_fd = wake_fd_;
@@ -290,6 +302,17 @@ core::Status Correlator::run(RunFlags& flags) {
       next_stats_ = now + std::chrono::seconds(1);
     }
   };
+  if (!config_->policy_file.empty()) {
+    // Decided per alert with the policy current at publish time; a user removed by a reload
+    // withholds everything (fail closed).
+    hooks.publish_filter = [this](const core::Alert& a, json& record) {
+      auto pol = policy_.get();
+      const policy::User* user = pol ? pol->find_user(config_->publish_as_user) : nullptr;
+      if (user == nullptr || !pol->may(*user, policy::Action::kRead, policy::view_of(a)).allow) return false;
+      pol->redact(*user, record);
+      return true;
+    };
+  }
   hooks.on_commit = [&](const std::vector<core::Alert>& changed) {
     std::vector<std::shared_ptr<const std::function<void(const std::vector<core::Alert>&)>>> subs;
     {

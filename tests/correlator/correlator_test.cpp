@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -109,7 +111,7 @@ struct Running {
   std::unique_ptr<Correlator> c;
   std::thread thread;
   core::Status result;
-  Running(const Keys& k, const TempDir& d) {
+  Running(const Keys& k, const TempDir& d, const std::function<void(CorrelatorConfig&)>& adjust = {}) {
     CorrelatorConfig cfg;
     cfg.listen = "ipc://" + (d.path / "c.sock").string();
     cfg.data_dir = d.path.string();
@@ -117,6 +119,7 @@ struct Running {
     cfg.server_secret_key = k.server_sec;
     cfg.sensors.push_back({"s1", k.client_pub, "moh"});
     cfg.aggregation_window_usec = 3600'000'000;
+    if (adjust) adjust(cfg);
     auto made = Correlator::create(cfg);
     REQUIRE(made.ok());
     c = std::move(*made);
@@ -253,4 +256,100 @@ TEST_CASE("Correlator::write wakes the pipeline promptly, runs on its thread, an
                })
               .ok());
   CHECK(ran_on == std::this_thread::get_id());
+}
+
+// The PUB publisher asks the policy like every other enforcement point: with a policy it
+// publishes only what `publish.as_user` may read, redacted for that user.
+namespace {
+
+constexpr const char* kPublishPolicy = R"(
+tenants:
+  - name: moh
+    networks: [10.0.0.0/8]
+assets:
+  - name: records-db
+    tenant: moh
+    networks: [10.9.0.0/16]
+    sys_level: 4
+users:
+  - name: bus
+    tenant: moh
+    scope: ["*"]
+    role: analyst
+    clearance: internal
+)";
+
+}  // namespace
+
+TEST_CASE("the alert PUB publishes only what its policy user may read", "[correlator][policy]") {
+  Keys k;
+  TempDir d;
+  std::ofstream(d.path / "policy.yaml") << kPublishPolicy;
+  std::string pub_ep = "ipc://" + (d.path / "pub.sock").string();
+  auto adjust = [&](CorrelatorConfig& c) {
+    c.policy_file = (d.path / "policy.yaml").string();
+    c.publish_endpoint = pub_ep;
+  };
+
+  SECTION("publish.as_user is required with a policy, and must be a policy user") {
+    CorrelatorConfig cfg;
+    cfg.listen = "ipc://" + (d.path / "c.sock").string();
+    cfg.data_dir = d.path.string();
+    cfg.source = "correlator.yaml";
+    adjust(cfg);
+    auto none = Correlator::create(cfg);
+    REQUIRE_FALSE(none.ok());
+    CHECK(none.error().to_string().find("key 'publish.as_user'") != std::string::npos);
+    cfg.publish_as_user = "nobody";
+    auto unknown = Correlator::create(cfg);
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().to_string().find("no such user") != std::string::npos);
+  }
+
+  SECTION("a secret alert is withheld, an internal one is published") {
+    Running r(k, d, [&](CorrelatorConfig& c) {
+      adjust(c);
+      c.publish_as_user = "bus";
+    });
+    void* ctx = zmq_ctx_new();
+    void* sub = zmq_socket(ctx, ZMQ_SUB);
+    int zero = 0;
+    zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    REQUIRE(zmq_connect(sub, pub_ep.c_str()) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // PUB/SUB join
+
+    Sender s(k, r.c->endpoint());
+    auto secret = alert_event(1, 0);
+    secret.flow.dst_ip = core::IpAddress::v4(0x0a090001);  // 10.9.0.1: the level-4 asset
+    secret.alert.sid = 2000002;
+    auto internal = alert_event(2, 1000);  // 10.0.0.1 -> 192.168.0.1: no asset, internal
+    s.send(1, {secret, internal});
+    auto ack = s.ack();
+    REQUIRE(ack);
+    CHECK(ack->status == core::AckStatus::kOk);
+
+    std::vector<nlohmann::json> got;
+    for (int i = 0; i < 20; ++i) {
+      zmq_pollitem_t it{sub, 0, ZMQ_POLLIN, 0};
+      if (zmq_poll(&it, 1, 100) <= 0) continue;
+      zmq_msg_t topic, body;
+      zmq_msg_init(&topic);
+      zmq_msg_init(&body);
+      zmq_msg_recv(&topic, sub, 0);
+      zmq_msg_recv(&body, sub, 0);
+      got.push_back(nlohmann::json::parse(
+          std::string(static_cast<const char*>(zmq_msg_data(&body)), zmq_msg_size(&body))));
+      zmq_msg_close(&topic);
+      zmq_msg_close(&body);
+    }
+    zmq_close(sub);
+    zmq_ctx_term(ctx);
+
+    REQUIRE(got.size() == 1);
+    CHECK(got[0]["signature_id"] == 2000001);
+    CHECK(got[0]["level"] == "internal");
+    REQUIRE(eventually([&] { return r.c->stats().value("alerts_withheld", 0) == 1; }));
+    CHECK(r.c->stats().value("alerts_published", 0) == 1);
+  }
 }

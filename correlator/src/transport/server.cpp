@@ -203,8 +203,12 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
         }
         if (im.pub) {
           for (const auto& a : pipeline.changed_alerts()) {
-            std::string body = core::to_json(a).dump();
-            send_frames(im.pub, {"alert." + a.tenant, body});
+            nlohmann::json record = core::to_json(a);
+            if (hooks.publish_filter && !hooks.publish_filter(a, record)) {
+              ++im.counters.alerts_withheld;
+              continue;
+            }
+            send_frames(im.pub, {"alert." + a.tenant, record.dump()});
             ++im.counters.alerts_published;
           }
         }

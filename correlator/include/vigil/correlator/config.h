@@ -52,6 +52,9 @@ struct CorrelatorConfig {
   size_t max_batches_per_commit = 64;
   bool sync = true;
   std::string publish_endpoint;  // optional ZeroMQ PUB of new and updated alerts (JSON)
+  // With a policy: the policy user the PUB publishes as (only what that user may read, redacted
+  // for it). Required when both `policy` and `publish.endpoint` are set.
+  std::string publish_as_user;
   std::string stats_file;        // optional: counters as JSON, rewritten every second
   std::string log_level = "info";
 };

@@ -26,6 +26,7 @@ struct TransportCounters {
   uint64_t frames_malformed = 0;   // wrong frame count
   uint64_t acks_sent = 0;
   uint64_t alerts_published = 0;
+  uint64_t alerts_withheld = 0;  // not published: the policy's publishing user may not read them
 };
 
 class IngestServer {
@@ -48,6 +49,9 @@ class IngestServer {
     int wake_fd = -1;            // an eventfd: readable -> drained, then tick() runs at once
     // After every successful commit, with the alerts it wrote (after the PUB socket has them).
     std::function<void(const std::vector<core::Alert>&)> on_commit;
+    // The publishing decision for one changed alert: false withholds it from the PUB socket
+    // (counted as alerts_withheld); `record` may be redacted in place. Unset: publish all.
+    std::function<bool(const core::Alert&, nlohmann::json& record)> publish_filter;
   };
   core::Status run(Pipeline& pipeline, const std::atomic<bool>& stop, const Hooks& hooks);
 
