@@ -17,6 +17,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "percentile.h"
 #include "vigil/console/console.h"
 #include "vigil/policy/password.h"
 
@@ -24,11 +25,7 @@ using namespace vigil;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-double pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
+using vigil::bench::percentile;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 }  // namespace
 
@@ -172,9 +169,9 @@ int main(int argc, char** argv) {
       }
       rows += r->size();
     }
-    double p99 = pct(api, 0.99);
+    double p99 = percentile(api, 0.99);
     ok &= p99 <= 100.0;
-    std::printf("%-32s %8.2f ms %8.2f ms %10.2f ms %10.2f ms %8.1f\n", s.name, pct(api, 0.5), p99, pct(base, 0.5), pct(base, 0.99),
+    std::printf("%-32s %8.2f ms %8.2f ms %10.2f ms %10.2f ms %8.1f\n", s.name, percentile(api, 0.5), p99, percentile(base, 0.5), percentile(base, 0.99),
                 static_cast<double>(rows) / static_cast<double>(queries));
   }
   std::printf("target api p99 <= 100 ms: %s\n", ok ? "met" : "NOT met");

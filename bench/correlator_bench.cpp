@@ -21,6 +21,7 @@
 
 #include <zmq.h>
 
+#include "percentile.h"
 #include "vigil/core/codec.h"
 #include "vigil/correlator/pipeline.h"
 #include "vigil/correlator/server.h"
@@ -116,11 +117,7 @@ double pump(void* s, const std::vector<std::string>& batches, size_t window, dou
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
+using vigil::bench::percentile;
 
 // The real correlator on a thread: config -> store -> pipeline -> IngestServer.
 struct Correlator {

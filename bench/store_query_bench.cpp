@@ -11,17 +11,14 @@
 #include <random>
 #include <string>
 
+#include "percentile.h"
 #include "vigil/store/store.h"
 
 using namespace vigil;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-double pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
+using vigil::bench::percentile;
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,9 +103,9 @@ int main(int argc, char** argv) {
   }
   std::printf("time range (1 day) + IP + tenant: p50 %.3f ms, p99 %.3f ms over %zu queries (%zu rows, at most %lu index "
               "entries read by one query; target p99 <= 50 ms)\n",
-              pct(ip_lat, 0.5), pct(ip_lat, 0.99), queries, ip_rows, static_cast<unsigned long>(max_scanned));
+              percentile(ip_lat, 0.5), percentile(ip_lat, 0.99), queries, ip_rows, static_cast<unsigned long>(max_scanned));
   std::printf("time range (1 hour) + tenant + severity 1, limit 100: p50 %.3f ms, p99 %.3f ms (%zu rows)\n",
-              pct(sev_lat, 0.5), pct(sev_lat, 0.99), sev_rows);
+              percentile(sev_lat, 0.5), percentile(sev_lat, 0.99), sev_rows);
   st->reset();
   if (temp) {
     std::error_code ec;

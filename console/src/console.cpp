@@ -67,17 +67,7 @@ std::optional<int64_t> parse_i64(const std::string& s) {
 }
 
 // Times in the API: epoch seconds (fractions allowed).
-std::optional<core::Timestamp> parse_time(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    if (used != s.size()) return std::nullopt;
-    return core::Timestamp{static_cast<int64_t>(v * 1e6)};
-  } catch (...) {
-    return std::nullopt;
-  }
-}
+std::optional<core::Timestamp> parse_time(const std::string& s) { return core::parse_epoch_seconds(s); }
 
 struct Session {
   std::string user;

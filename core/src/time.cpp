@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <string>
 
 namespace vigil::core {
 
@@ -25,6 +26,19 @@ std::string format_eve_time(Timestamp t) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(frac));
   return buf;
+}
+
+std::optional<Timestamp> parse_epoch_seconds(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  try {
+    std::string s(text);
+    size_t used = 0;
+    double v = std::stod(s, &used);
+    if (used != s.size()) return std::nullopt;
+    return Timestamp{static_cast<int64_t>(v * 1e6)};
+  } catch (...) {
+    return std::nullopt;
+  }
 }
 
 }  // namespace vigil::core

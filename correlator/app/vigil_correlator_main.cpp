@@ -37,18 +37,7 @@ int fail(const std::string& what) {
   return 1;
 }
 
-// Seconds since the epoch (fractions allowed) -> Timestamp.
-std::optional<core::Timestamp> parse_time(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    if (used != s.size()) return std::nullopt;
-    return core::Timestamp{static_cast<int64_t>(v * 1e6)};
-  } catch (...) {
-    return std::nullopt;
-  }
-}
+std::optional<core::Timestamp> parse_time(const std::string& s) { return core::parse_epoch_seconds(s); }
 
 #ifdef VIGIL_WITH_CONSOLE
 // Standalone mode: the console in this process, reading the correlator's store and changing it

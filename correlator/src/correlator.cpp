@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "content.h"
 #include "vigil/correlator/retention.h"
 #include "vigil/correlator/server.h"
 #include "vigil/store/audit.h"
@@ -16,8 +17,6 @@ using core::make_error;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
 core::Result<std::pair<std::shared_ptr<const RuleSet>, std::shared_ptr<const ThreatIntel>>> load_content(
     const CorrelatorConfig& c) {
   auto rules = load_rules(c.rule_files);
@@ -26,6 +25,8 @@ core::Result<std::pair<std::shared_ptr<const RuleSet>, std::shared_ptr<const Thr
   if (!intel) return intel.error();
   return std::make_pair(*rules, *intel);
 }
+
+namespace {
 
 // The policy and the hash of the text it came from (for the audit entry of each load).
 core::Result<std::pair<std::shared_ptr<const policy::Policy>, std::string>> read_policy(const std::string& path) {

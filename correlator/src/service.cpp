@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 
+#include "content.h"
 #include "vigil/core/log.h"
 #include "vigil/correlator/correlator.h"
 
@@ -12,19 +13,6 @@ namespace vigil::correlator {
 
 using core::make_error;
 using nlohmann::json;
-
-namespace {
-
-core::Result<std::pair<std::shared_ptr<const RuleSet>, std::shared_ptr<const ThreatIntel>>> load_content(
-    const CorrelatorConfig& c) {
-  auto rules = load_rules(c.rule_files);
-  if (!rules) return rules.error();
-  auto intel = ThreatIntel::load(c.intel_ip_files, c.intel_domain_files, c.intel_hash_files);
-  if (!intel) return intel.error();
-  return std::make_pair(*rules, *intel);
-}
-
-}  // namespace
 
 core::Status check_config(const CorrelatorConfig& config, std::ostream& out) {
   auto content = load_content(config);

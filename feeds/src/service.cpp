@@ -160,12 +160,6 @@ std::optional<std::pair<int64_t, std::string>> parse_next(const std::string& tok
   return std::make_pair(usec, *key);
 }
 
-std::string tlp_title(Tlp t) {
-  std::string s(policy::to_string(t));
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return "TLP:" + s;
-}
-
 bool may_use_feeds(const policy::User& u) {
   return u.role == policy::Role::kAgency || u.role == policy::Role::kLead || u.role == policy::Role::kAdmin;
 }

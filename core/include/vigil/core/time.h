@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace vigil::core {
 
@@ -17,5 +19,9 @@ struct Timestamp {
 
 // "2016-01-19T18:18:32.123456+0000", in UTC (EVE's format with the offset of the zone used).
 std::string format_eve_time(Timestamp t);
+
+// Seconds since the epoch, fractions allowed ("1715677200", "1715677200.25"), as the query CLI
+// and the console API take times. nullopt when empty or not entirely a number.
+std::optional<Timestamp> parse_epoch_seconds(std::string_view text);
 
 }  // namespace vigil::core
