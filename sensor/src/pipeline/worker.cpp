@@ -86,6 +86,21 @@ uint64_t raw_block(const TcpSession& s, Direction d, uint64_t progress, uint64_t
   }
   return from;
 }
+
+// The fields every per-flow EVE record starts with (flow, classification): time, flow id, type,
+// the tuple in client -> server order, proto and app_proto.
+void flow_record_head(EveLine& l, const Flow& f, core::Timestamp ts, const char* event_type) {
+  l.str("timestamp", core::format_eve_time(ts))
+      .num("flow_id", f.id)
+      .str("event_type", event_type)
+      .str("src_ip", f.client_ip.to_string());
+  bool ports = f.proto == 6 || f.proto == 17 || f.proto == 132;
+  if (ports) l.num("src_port", f.client_port);
+  l.str("dest_ip", f.server_ip.to_string());
+  if (ports) l.num("dest_port", f.server_port);
+  l.str("proto", eve_proto_name(f.proto));
+  if (const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto))) l.str("app_proto", ap);
+}
 }  // namespace
 
 core::Result<std::unique_ptr<Worker>> Worker::create(const SensorConfig& cfg, const DetectEngine& engine,
@@ -191,19 +206,9 @@ void Worker::classify_flow_end(Flow& f) {
   if (fc.sensitive) ++cc.flows_sensitive;
   if (fc.secret) ++cc.flows_secret;
   const std::string body = classifier_->to_json(fc).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto));
   if (eve_ && log_classification_) {
     EveLine l;
-    l.str("timestamp", core::format_eve_time(f.last_ts))
-        .num("flow_id", f.id)
-        .str("event_type", "classification")
-        .str("src_ip", f.client_ip.to_string());
-    bool ports = f.proto == 6 || f.proto == 17 || f.proto == 132;
-    if (ports) l.num("src_port", f.client_port);
-    l.str("dest_ip", f.server_ip.to_string());
-    if (ports) l.num("dest_port", f.server_port);
-    l.str("proto", eve_proto_name(f.proto));
-    if (ap) l.str("app_proto", ap);
+    flow_record_head(l, f, f.last_ts, "classification");
     l.raw("classification", body);
     eve_->write_line(l.finish());
     ++cc.records;
@@ -217,7 +222,7 @@ void Worker::classify_flow_end(Flow& f) {
     e.kind = core::EventKind::kClassification;
     e.flow = {f.client_ip, f.server_ip, f.client_port, f.server_port, f.proto};
     e.flow_id = f.id;
-    if (ap) e.app_proto = ap;
+    if (const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto))) e.app_proto = ap;
     e.app_json = body;
     e.labels.pii = fc.pii();
     e.labels.secrecy = fc.secrecy();
@@ -477,16 +482,7 @@ void Worker::end_flow(Flow& f, FlowEndReason reason) {
   if (!eve_ || !log_flow_) return;
   ++counters_.flows_logged;
   EveLine l;
-  l.str("timestamp", core::format_eve_time(f.first_ts))
-      .num("flow_id", f.id)
-      .str("event_type", "flow")
-      .str("src_ip", f.client_ip.to_string());
-  bool ports = f.proto == 6 || f.proto == 17 || f.proto == 132;
-  if (ports) l.num("src_port", f.client_port);
-  l.str("dest_ip", f.server_ip.to_string());
-  if (ports) l.num("dest_port", f.server_port);
-  l.str("proto", eve_proto_name(f.proto));
-  if (const char* ap = app_proto_name(static_cast<rules::AppProto>(f.app_proto))) l.str("app_proto", ap);
+  flow_record_head(l, f, f.first_ts, "flow");
   auto* fext = static_cast<FlowDetectExt*>(f.detect.get());
   l.begin("flow")
       .num("pkts_toserver", f.packets[0])
