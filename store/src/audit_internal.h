@@ -50,6 +50,10 @@ struct AuditLog::Impl {
   // and computes the state after the write into `next`. Caller holds append_mu.
   core::Status stage(std::vector<AuditEntry>& entries, rocksdb::WriteBatch& wb, State& next);
   void publish(const State& next);
+  // Reads size, frontier and latest head from the database into `st` (open, and reload).
+  core::Status load_state(State& st, bool* have_head) const;
+  // Readers of a store that follows a writer (Store::catch_up): re-read the state and publish it.
+  core::Status reload();
 
   State snapshot() const {
     std::lock_guard<std::mutex> g(state_mu);

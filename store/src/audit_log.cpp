@@ -156,6 +156,60 @@ audit::NodeSource AuditLog::Impl::nodes() const {
   return [this](unsigned level, uint64_t index) { return node(level, index); };
 }
 
+Status AuditLog::Impl::load_state(State& st, bool* have_head) const {
+  st = State{};
+  *have_head = false;
+  // Size and time of the last entry.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+    it->SeekForPrev(entry_key(UINT64_MAX));
+    if (!it->status().ok()) return rocks_status(it->status(), "read audit log");
+    if (it->Valid() && it->key().size() == 9 && it->key()[0] == kEntry) {
+      st.size = keys::get_be64(sv(it->key()), 1);
+      auto e = decode_entry(sv(it->value()));
+      if (!e) return make_error("audit entry " + std::to_string(st.size) + " is corrupt", "audit");
+      st.last_time = e->time.usec;
+    }
+  }
+  for (unsigned l = 0; l < 64 && (st.size >> l) != 0; ++l) {
+    uint64_t index = (st.size >> l) - 1;
+    auto h = node(l, index);
+    if (!h) {
+      return make_error("audit tree node level " + std::to_string(l) + " index " + std::to_string(index) +
+                            " is missing (log of " + std::to_string(st.size) + " entries)",
+                        "audit");
+    }
+    st.frontier[l] = *h;
+  }
+  // The latest signed head.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+    it->SeekForPrev(head_key(UINT64_MAX));
+    if (!it->status().ok()) return rocks_status(it->status(), "read audit head");
+    if (it->Valid() && it->key().size() == 9 && it->key()[0] == kHead) {
+      auto h = decode_head(keys::get_be64(sv(it->key()), 1), sv(it->value()));
+      if (!h) return make_error("stored audit tree head is corrupt", "audit");
+      st.head = *h;
+      *have_head = true;
+    }
+  }
+  return {};
+}
+
+Status AuditLog::Impl::reload() {
+  State next;
+  bool have_head = false;
+  if (auto st = load_state(next, &have_head); !st) return st;
+  if (public_key == AuditPublicKey{}) {
+    std::string stored_key;
+    if (db->Get(rocksdb::ReadOptions(), cf, std::string(1, kKey), &stored_key).ok() && stored_key.size() == 32) {
+      std::memcpy(public_key.data(), stored_key.data(), 32);
+    }
+  }
+  publish(next);
+  return {};
+}
+
 Result<std::unique_ptr<AuditLog>> AuditLog::Impl::open(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
                                                        const std::string& key_file, bool writable, bool sync) {
   if (sodium_init() < 0) return make_error("libsodium failed to initialise", "audit");
@@ -212,42 +266,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Impl::open(rocksdb::DB* db, rocksdb:
     im->public_key = pk;
   }
 
-  // Size and time of the last entry.
-  State& st = im->state;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
-    it->SeekForPrev(entry_key(UINT64_MAX));
-    if (!it->status().ok()) return rocks_status(it->status(), "read audit log");
-    if (it->Valid() && it->key().size() == 9 && it->key()[0] == kEntry) {
-      st.size = keys::get_be64(sv(it->key()), 1);
-      auto e = decode_entry(sv(it->value()));
-      if (!e) return make_error("audit entry " + std::to_string(st.size) + " is corrupt", "audit");
-      st.last_time = e->time.usec;
-    }
-  }
-  for (unsigned l = 0; l < 64 && (st.size >> l) != 0; ++l) {
-    uint64_t index = (st.size >> l) - 1;
-    auto h = im->node(l, index);
-    if (!h) {
-      return make_error("audit tree node level " + std::to_string(l) + " index " + std::to_string(index) +
-                            " is missing (log of " + std::to_string(st.size) + " entries)",
-                        "audit");
-    }
-    st.frontier[l] = *h;
-  }
-  // The latest signed head.
   bool have_head = false;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
-    it->SeekForPrev(head_key(UINT64_MAX));
-    if (!it->status().ok()) return rocks_status(it->status(), "read audit head");
-    if (it->Valid() && it->key().size() == 9 && it->key()[0] == kHead) {
-      auto h = decode_head(keys::get_be64(sv(it->key()), 1), sv(it->value()));
-      if (!h) return make_error("stored audit tree head is corrupt", "audit");
-      st.head = *h;
-      have_head = true;
-    }
-  }
+  if (auto ls = im->load_state(im->state, &have_head); !ls) return ls.error();
+  State& st = im->state;
   if (writable && im->can_sign && (!have_head || st.head.tree_size != st.size || stored_key.empty())) {
     SignedTreeHead h;
     h.tree_size = st.size;

@@ -74,6 +74,9 @@ enum IndexTag : char {
   kStatus = 'Z',
   kAssignee = 'A',
   kSeverity = 'V',
+  // Composite: tenant and status, for the console's "this tenant's new alerts" queue, which
+  // neither index answers alone: 'C' · len(1) · tenant · status(1) · alert id(16).
+  kTenantStatus = 'C',
   // Not an index: an alert's contributing event refs, appended in chunks (put_alert writes only
   // the refs added since the stored version): 'R' · alert id(16) · first ref index(2) -> refs.
   kEventRefs = 'R',
@@ -128,6 +131,16 @@ inline std::string index_prefix_byte(IndexTag tag, uint8_t v) {
   return k;
 }
 
+inline std::string index_prefix_tenant_status(std::string_view tenant, core::AlertStatus status) {
+  std::string k = index_prefix_str(kTenantStatus, tenant);
+  k += static_cast<char>(status);
+  return k;
+}
+
+// The index layout version written to meta (Store::open adds entries an older layout lacks).
+inline constexpr const char* kIndexVersionKey = "store/index_version";
+inline constexpr const char* kIndexVersion = "2";  // 2: + kTenantStatus
+
 // Every index key of an alert (prefix + alert id).
 inline std::vector<std::string> index_keys(const core::Alert& a) {
   std::vector<std::string> out;
@@ -136,6 +149,7 @@ inline std::vector<std::string> index_keys(const core::Alert& a) {
   out.push_back(index_prefix_ip(kDstIp, a.flow.dst_ip));
   out.push_back(index_prefix_sig(a.gid, a.sid));
   out.push_back(index_prefix_byte(kStatus, static_cast<uint8_t>(a.status)));
+  out.push_back(index_prefix_tenant_status(a.tenant, a.status));
   out.push_back(index_prefix_byte(kSeverity, a.severity));
   if (!a.assignee.empty()) out.push_back(index_prefix_str(kAssignee, a.assignee));
   for (auto& k : out) put_id(k, a.id);

@@ -295,6 +295,39 @@ struct Store::Impl {
     return a;
   }
 
+  // Index entries an older layout lacks (meta kIndexVersionKey absent: layout 1, before the
+  // tenant+status index), written once on the first writable open.
+  Status upgrade_indexes() {
+    std::string have;
+    auto s = db->Get(rocksdb::ReadOptions(), cf(kMeta), keys::kIndexVersionKey, &have);
+    if (s.ok() && have == keys::kIndexVersion) return {};
+    if (!s.ok() && !s.IsNotFound()) return rocks_error(s, "read index version");
+    uint64_t added = 0;
+    rocksdb::WriteBatch wb;
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(kAlerts)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() != 16) continue;
+      auto id = RecordId::from_bytes(reinterpret_cast<const uint8_t*>(it->key().data()));
+      auto a = decode_alert(id, std::string_view(it->value().data(), it->value().size()));
+      if (!a) return a.error();
+      std::string k = keys::index_prefix_tenant_status(a->tenant, a->status);
+      keys::put_id(k, id);
+      (void)wb.Put(cf(kIdx), k, {});
+      if (++added % 10000 == 0) {
+        if (auto ws = db->Write(wo, &wb); !ws.ok()) return rocks_error(ws, "upgrade indexes");
+        wb.Clear();
+        log->info("store: index upgrade: {} alerts", added);
+      }
+    }
+    if (!it->status().ok()) return rocks_error(it->status(), "upgrade indexes");
+    (void)wb.Put(cf(kMeta), keys::kIndexVersionKey, keys::kIndexVersion);
+    if (auto ws = db->Write(wo, &wb); !ws.ok()) return rocks_error(ws, "upgrade indexes");
+    if (added) log->info("store: added the tenant+status index for {} existing alerts", added);
+    return {};
+  }
+
   Result<std::optional<std::string>> get(Cf c, const std::string& key) const {
     std::string v;
     auto s = db->Get(rocksdb::ReadOptions(), cf(c), key, &v);
@@ -377,6 +410,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
                                     writable, options.sync);
   if (!audit) return audit.error();
   impl->audit = std::move(*audit);
+  if (writable) {
+    if (auto st = impl->upgrade_indexes(); !st) return st.error();
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -414,6 +450,14 @@ Status Store::commit(CommitBatch& batch) {
   im.alerts_written += batch.rep_->alerts;
   if (im.commit_observer) im.commit_observer(batch);
   return {};
+}
+
+Status Store::catch_up() {
+  auto& im = *impl_;
+  if (im.options.secondary_path.empty()) return make_error("catch_up: " + im.options.path + " is not open as a secondary", "store");
+  auto s = im.db->TryCatchUpWithPrimary();
+  if (!s.ok()) return rocks_error(s, "catch up with " + im.options.path);
+  return im.audit->impl_->reload();
 }
 
 void Store::set_commit_observer(std::function<void(const CommitBatch&)> fn) { impl_->commit_observer = std::move(fn); }
@@ -512,6 +556,9 @@ Result<std::vector<Alert>> Store::query_alerts(const AlertQuery& q, QueryStats* 
   } else if (q.assignee) {
     prefixes.push_back(keys::index_prefix_str(keys::kAssignee, *q.assignee));
     index_name = "assignee";
+  } else if (q.tenant && q.status) {
+    prefixes.push_back(keys::index_prefix_tenant_status(*q.tenant, *q.status));
+    index_name = "tenant+status";
   } else if (q.tenant) {
     prefixes.push_back(keys::index_prefix_str(keys::kTenant, *q.tenant));
     index_name = "tenant";

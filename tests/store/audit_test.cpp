@@ -550,6 +550,17 @@ TEST_CASE("audit: readers open the log read-only or as a secondary while the wri
   b.append_audit(make_entry("x", "y", "z"));
   CHECK_FALSE((*r)->commit(b));
   CHECK(w->audit().size() == 5);
+  // catch_up: the secondary follows the writer (entries and a head signed after it opened).
+  for (int i = 0; i < 3; ++i) append(*w, make_entry("bob", "alert.note", "o"));
+  CHECK(rl.size() == 5);
+  REQUIRE((*r)->catch_up());
+  CHECK(rl.size() == 8);
+  auto h8 = rl.tree_head();
+  REQUIRE(h8);
+  CHECK(h8->tree_size == 8);
+  CHECK(h8->root_hash == w->audit().tree_head()->root_hash);
+  CHECK(audit::verify_tree_head(*h8, rl.public_key()));
+  CHECK_FALSE(w->catch_up());  // a primary has nothing to catch up with
 }
 
 TEST_CASE("audit: proofs read O(log n) subtree hashes, also for huge trees", "[audit]") {

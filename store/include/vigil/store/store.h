@@ -4,7 +4,8 @@
 //   alerts     alert id(16) = first_seen(8, BE) | hash(8)                  -> alert JSON
 //   incidents  incident id(16) | 0x00                                      -> incident JSON
 //              incident id(16) | 0x01 | seq(8)                             -> history entry JSON
-//   idx        tag(1) | field | alert id(16)                               -> ""  (secondary indexes)
+//   idx        tag(1) | field | alert id(16)                               -> ""  (secondary indexes:
+//              tenant, src/dst IP, signature, status, severity, assignee, tenant+status)
 //   audit      the audit log: entries, Merkle tree nodes, signed heads, indexes (vigil/store/audit.h)
 //   meta       "hwm/" sensor -> last durable seq (8, BE); "state/" key -> correlator state
 //
@@ -148,6 +149,11 @@ class Store {
 
   // Applies the batch atomically; with options.sync the WAL is fsynced before returning.
   Status commit(CommitBatch& batch);
+
+  // For a store opened with secondary_path: applies what the writer has written since (RocksDB
+  // TryCatchUpWithPrimary) and reloads the audit log's head, so reads see the writer's state as
+  // of this call. Safe while other threads read. An error on a primary or read-only store.
+  Status catch_up();
 
   // Called on the committing thread after every successful commit (including update_alert's)
   // with the batch just applied. One observer; pass an empty function to remove it. Set it
