@@ -6,10 +6,17 @@
 //   vigil-feeds share       --data-dir DIR --key KEY --user NAME --actor NAME
 //   vigil-feeds serve       --data-dir DIR --policy policy.yaml [--config feeds.yaml]
 //                           [--listen 127.0.0.1:8470] [--port-file FILE]
+//   vigil-feeds subscribe   --endpoint EP --server-key FEEDS.pub --key AGENCY.key [--topic ID]...
+//                           [--count N] [--timeout SEC]
+//
+// subscribe is the agency's side of the live push: one JSON line per message
+// ({"topic": <collection id>, "bundle": <STIX bundle>}) on stdout; exit 0 after --count messages
+// (or at --timeout when no count is given), 3 when the timeout came first.
 //
 // All but misp-export open the store for writing: run them while no correlator holds it (the
 // correlator's own process mounts the same FeedService instead, see feeds/README.md).
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -71,7 +78,52 @@ int main(int argc, char** argv) {
   serve->add_option("--policy", policy_path, "policy.yaml (users and API tokens)")->required();
   serve->add_option("--listen", listen, "HOST:PORT (port 0 picks one)");
   serve->add_option("--port-file", port_file, "write the bound port here");
+  auto* subscribe = app.add_subcommand("subscribe", "receive the live push feed as an agency (JSON lines)");
+  std::string endpoint, server_key_file, key_file;
+  std::vector<std::string> topics;
+  uint64_t count = 0;
+  double timeout_sec = 0;
+  subscribe->add_option("--endpoint", endpoint, "the feed's push endpoint, e.g. tcp://soc.example:7460")->required();
+  subscribe->add_option("--server-key", server_key_file, "the feed's public key file (vigil-keygen .pub)")->required();
+  subscribe->add_option("--key", key_file, "this agency's key pair (vigil-keygen .key)")->required();
+  subscribe->add_option("--topic", topics, "collection id to receive (repeatable; default: all)");
+  subscribe->add_option("--count", count, "stop after this many messages (default: run on)");
+  subscribe->add_option("--timeout", timeout_sec, "give up after this many seconds (default: never)");
   CLI11_PARSE(app, argc, argv);
+
+  if (subscribe->parsed()) {
+    auto server = core::read_curve_key_file(server_key_file);
+    if (!server) return fail(server.error().to_string());
+    auto mine = core::read_curve_key_file(key_file);
+    if (!mine) return fail(mine.error().to_string());
+    if (mine->secret_key.empty()) return fail(key_file + ": no secret key (give the .key file, not the .pub)");
+    auto sub = feeds::PushSubscriber::connect({endpoint, server->public_key, mine->public_key, mine->secret_key, topics});
+    if (!sub) return fail(sub.error().to_string());
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_sec * 1000));
+    uint64_t got = 0;
+    while (!g_stop.load() && (count == 0 || got < count)) {
+      if (timeout_sec > 0 && std::chrono::steady_clock::now() >= deadline) break;
+      auto m = (*sub)->receive(std::chrono::milliseconds(100));
+      if (!m) return fail(m.error().to_string());
+      if (!m->has_value()) continue;
+      auto bundle = nlohmann::json::parse((*m)->body, nullptr, false);
+      nlohmann::json line = {{"topic", (*m)->topic}};
+      if (bundle.is_discarded()) {
+        line["error"] = "body is not JSON";
+      } else {
+        line["bundle"] = std::move(bundle);
+      }
+      std::cout << line.dump() << std::endl;
+      ++got;
+    }
+    if (count > 0 && got < count) {
+      std::cerr << "vigil-feeds: timed out after " << got << " of " << count << " messages\n";
+      return 3;
+    }
+    return 0;
+  }
 
   feeds::FeedConfig config;
   if (!config_path.empty()) {

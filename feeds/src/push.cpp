@@ -48,7 +48,11 @@ struct PushFeed::Impl {
       if (items[0].revents & ZMQ_POLLIN) {
         zap->handle();
         accepted = zap->accepted();
-        refused = zap->refused();
+        if (zap->refused() > refused.load()) {
+          refused = zap->refused();
+          core::logger("feeds")->warn("push feed: {} connections refused, {} accepted so far", refused.load(),
+                                      accepted.load());
+        }
       }
       std::deque<std::pair<std::string, std::string>> batch;
       {
@@ -108,11 +112,71 @@ void PushFeed::publish(const std::vector<Published>& items) {
       continue;
     }
     std::string id = p.stix.value("id", "");
+    nlohmann::json objects = nlohmann::json::array();
+    for (const auto& r : p.refs) objects.push_back(r);
+    objects.push_back(p.stix);
     nlohmann::json bundle = {{"type", "bundle"},
                              {"id", "bundle--" + stix::uuid5("push|" + id + "|" + p.stix.value("modified", ""))},
-                             {"objects", {p.stix}}};
+                             {"objects", std::move(objects)}};
     impl_->queue.emplace_back(p.collection, bundle.dump());
   }
+}
+
+PushSubscriber::~PushSubscriber() {
+  if (sock_) zmq_close(sock_);
+  if (ctx_) zmq_ctx_term(ctx_);
+}
+
+core::Result<std::unique_ptr<PushSubscriber>> PushSubscriber::connect(const Config& config) {
+  for (const auto* k : {&config.server_public_key, &config.public_key, &config.secret_key}) {
+    if (k->size() != 40) return make_error("CURVE keys are 40 Z85 characters");
+  }
+  std::unique_ptr<PushSubscriber> sub(new PushSubscriber());
+  sub->ctx_ = zmq_ctx_new();
+  if (!sub->ctx_) return make_error("cannot create ZeroMQ context");
+  sub->sock_ = zmq_socket(sub->ctx_, ZMQ_SUB);
+  if (!sub->sock_) return make_error(std::string("cannot create SUB socket: ") + zmq_strerror(zmq_errno()));
+  int zero = 0;
+  zmq_setsockopt(sub->sock_, ZMQ_LINGER, &zero, sizeof zero);
+  if (zmq_setsockopt(sub->sock_, ZMQ_CURVE_SERVERKEY, config.server_public_key.c_str(), 40) != 0 ||
+      zmq_setsockopt(sub->sock_, ZMQ_CURVE_PUBLICKEY, config.public_key.c_str(), 40) != 0 ||
+      zmq_setsockopt(sub->sock_, ZMQ_CURVE_SECRETKEY, config.secret_key.c_str(), 40) != 0) {
+    return make_error(std::string("bad CURVE key: ") + zmq_strerror(zmq_errno()));
+  }
+  if (config.topics.empty()) {
+    zmq_setsockopt(sub->sock_, ZMQ_SUBSCRIBE, "", 0);
+  } else {
+    for (const auto& t : config.topics) zmq_setsockopt(sub->sock_, ZMQ_SUBSCRIBE, t.data(), t.size());
+  }
+  if (zmq_connect(sub->sock_, config.endpoint.c_str()) != 0) {
+    return make_error("cannot connect " + config.endpoint + ": " + zmq_strerror(zmq_errno()));
+  }
+  return sub;
+}
+
+core::Result<std::optional<PushMessage>> PushSubscriber::receive(std::chrono::milliseconds timeout) {
+  zmq_pollitem_t item{sock_, 0, ZMQ_POLLIN, 0};
+  int rc = zmq_poll(&item, 1, static_cast<long>(timeout.count()));
+  if (rc < 0) {
+    if (zmq_errno() == EINTR) return std::optional<PushMessage>();
+    return make_error(std::string("poll: ") + zmq_strerror(zmq_errno()));
+  }
+  if (rc == 0) return std::optional<PushMessage>();
+  std::vector<std::string> frames;
+  for (;;) {
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, sock_, 0) < 0) {
+      zmq_msg_close(&m);
+      return make_error(std::string("receive: ") + zmq_strerror(zmq_errno()));
+    }
+    frames.emplace_back(static_cast<char*>(zmq_msg_data(&m)), zmq_msg_size(&m));
+    bool more = zmq_msg_more(&m);
+    zmq_msg_close(&m);
+    if (!more) break;
+  }
+  if (frames.size() != 2) return make_error("push message with " + std::to_string(frames.size()) + " frames (2 expected)");
+  return std::optional<PushMessage>(PushMessage{std::move(frames[0]), std::move(frames[1])});
 }
 
 PushCounters PushFeed::counters() const {

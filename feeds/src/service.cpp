@@ -356,15 +356,29 @@ core::Status FeedService::upsert(store::Store& s, store::CommitBatch& b, const s
   if (published) {
     auto item = decode(fr);
     if (item && item->has_value()) {
-      for (const auto& a : (*item)->audiences) published->push_back({a, collection_id(a), (*item)->stix});
+      auto refs = refs_of((*item)->stix);
+      for (const auto& a : (*item)->audiences) published->push_back({a, collection_id(a), (*item)->stix, refs});
     }
   }
   return {};
 }
 
+std::vector<json> FeedService::refs_of(const json& object) const {
+  std::vector<json> refs;
+  for (const auto& ref : object.value("object_marking_refs", json::array())) {
+    for (Tlp t : {Tlp::kClear, Tlp::kGreen, Tlp::kAmber, Tlp::kAmberStrict, Tlp::kRed}) {
+      if (ref == stix::marking_id(t)) refs.push_back(stix::marking_definition(t));
+    }
+  }
+  if (object.value("created_by_ref", "") == stix::soc_identity_id(config_.soc_name)) {
+    refs.push_back(stix::soc_identity(config_.soc_name, kStaticCreated));
+  }
+  return refs;
+}
+
 core::Status FeedService::init(store::Store& s) {
   store::CommitBatch b;
-  auto created = core::Timestamp{1664582400000000};  // 2022-10-01, as the TLP 2.0 definitions
+  auto created = kStaticCreated;
   for (Tlp t : {Tlp::kClear, Tlp::kGreen, Tlp::kAmber, Tlp::kAmberStrict, Tlp::kRed}) {
     json rec = {{"kind", "static"}, {"everywhere", true}, {"stix", stix::marking_definition(t)}};
     std::string key = "m|" + std::string(policy::to_string(t));
@@ -903,6 +917,30 @@ HttpResponse FeedService::submit(const HttpRequest& req, const policy::User& use
     accepted.push_back(std::move(i));
     successes.push_back({{"id", id}, {"version", version}});
   }
+  if (accepted.empty()) {
+    // Nothing usable: refuse the whole request (TAXII 422) and change nothing — no records, no
+    // status resource, no intel lists, no reload. The refusal is audited.
+    std::string why;
+    for (const auto& f : failures) {
+      if (why.size() > 1500) {
+        why += "; ...";
+        break;
+      }
+      why += (why.empty() ? "" : "; ") + f.value("id", std::string("(no id)")) + ": " + f.value("message", std::string());
+    }
+    if (failures.empty()) why = "the bundle holds no objects";
+    audit(&user, req, "feed.submit", "collection:" + c.id, false, "0 accepted, " + std::to_string(failures.size()) + " rejected");
+    {
+      std::lock_guard lock(counters_mu_);
+      ++counters_.submissions_refused;
+      counters_.submitted_objects_rejected += failures.size();
+    }
+    HttpResponse r = error_response(422, "Unprocessable Entity", "no object of the bundle was accepted: " + why);
+    auto e = json::parse(r.body);
+    e["details"] = {{"failures", failures}};
+    r.body = e.dump();
+    return r;
+  }
   json status = {{"id", status_id},
                  {"status", "complete"},
                  {"request_timestamp", taxii_time(now)},
@@ -952,7 +990,7 @@ HttpResponse FeedService::submit(const HttpRequest& req, const policy::User& use
     ++counters_.submissions;
     counters_.submitted_objects_rejected += failures.size();
   }
-  if (intel_fn_ && !accepted.empty()) intel_fn_();
+  if (intel_fn_) intel_fn_();
   return json_response(202, status);
 }
 

@@ -25,46 +25,29 @@ struct KeyPair {
   }
 };
 
-// A CURVE SUB client; returns frames received within the deadline.
-struct Subscriber {
-  void* ctx = zmq_ctx_new();
-  void* sock = zmq_socket(ctx, ZMQ_SUB);
-  Subscriber(const std::string& endpoint, const std::string& server_pub, const KeyPair& me, const std::string& topic) {
-    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_pub.c_str(), 40);
-    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, me.pub.c_str(), 40);
-    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, me.sec.c_str(), 40);
-    zmq_setsockopt(sock, ZMQ_SUBSCRIBE, topic.data(), topic.size());
-    int zero = 0;
-    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_connect(sock, endpoint.c_str());
-  }
-  ~Subscriber() {
-    zmq_close(sock);
-    zmq_ctx_term(ctx);
-  }
-  std::vector<std::string> recv(int timeout_ms) {
-    zmq_pollitem_t item{sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, timeout_ms) <= 0) return {};
-    std::vector<std::string> frames;
-    for (;;) {
-      zmq_msg_t m;
-      zmq_msg_init(&m);
-      if (zmq_msg_recv(&m, sock, 0) < 0) break;
-      frames.emplace_back(static_cast<char*>(zmq_msg_data(&m)), zmq_msg_size(&m));
-      bool more = zmq_msg_more(&m);
-      zmq_msg_close(&m);
-      if (!more) break;
-    }
-    return frames;
-  }
-};
+// The agency side, as vigil-feeds subscribe uses it.
+std::unique_ptr<PushSubscriber> subscriber(const std::string& endpoint, const std::string& server_pub, const KeyPair& me,
+                                           const std::string& topic) {
+  auto s = PushSubscriber::connect({endpoint, server_pub, me.pub, me.sec, {topic}});
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+// {topic, body} of the next message, or empty.
+std::vector<std::string> recv(PushSubscriber& s, int timeout_ms) {
+  auto m = s.receive(std::chrono::milliseconds(timeout_ms));
+  REQUIRE(m.ok());
+  if (!m->has_value()) return {};
+  return {(*m)->topic, (*m)->body};
+}
 
 Published green_item(const std::string& value) {
   Indicator i;
   i.value = value;
   i.created.usec = 1795500000000000;
   Audience a{Tlp::kGreen, "agencies", ""};
-  return {a, collection_id(a), stix::to_stix(i, "Vigil SOC")};
+  auto o = stix::to_stix(i, "Vigil SOC");
+  return {a, collection_id(a), o, {stix::marking_definition(Tlp::kGreen), stix::soc_identity("Vigil SOC", {1664582400000000})}};
 }
 
 }  // namespace
@@ -74,23 +57,30 @@ TEST_CASE("push feed over CURVE: a listed agency key receives, an unknown key is
   auto feed = PushFeed::bind({"tcp://127.0.0.1:0", server.pub, server.sec, {{agency.pub, "moh-feed"}}});
   REQUIRE(feed.ok());
   std::string topic = collection_id({Tlp::kGreen, "agencies", ""});
-  Subscriber good((*feed)->endpoint(), server.pub, agency, topic);
-  Subscriber bad((*feed)->endpoint(), server.pub, stranger, topic);
+  auto good = subscriber((*feed)->endpoint(), server.pub, agency, topic);
+  auto bad = subscriber((*feed)->endpoint(), server.pub, stranger, topic);
 
   // PUB drops until the subscription arrives: publish until the listed agency sees a message
   // (bounded), then check what the stranger got.
   std::vector<std::string> got;
   for (int i = 0; i < 100 && got.empty(); ++i) {
     (*feed)->publish({green_item("203.0.113." + std::to_string(i % 250))});
-    got = good.recv(50);
+    got = recv(*good, 50);
   }
   REQUIRE(got.size() == 2);
   CHECK(got[0] == topic);
   auto bundle = json::parse(got[1]);
   CHECK(bundle["type"] == "bundle");
-  REQUIRE(bundle["objects"].size() == 1);
-  CHECK(stix::validate(bundle["objects"][0]).empty());
-  CHECK(bad.recv(300).empty());
+  // Self-contained: the marking definition and the source's identity travel with the indicator.
+  REQUIRE(bundle["objects"].size() == 3);
+  for (const auto& o : bundle["objects"]) CHECK(stix::validate(o) == "");
+  const auto& ind = bundle["objects"][2];
+  CHECK(ind["type"] == "indicator");
+  CHECK(bundle["objects"][0]["id"] == ind["object_marking_refs"][0]);
+  CHECK(bundle["objects"][0]["name"] == "TLP:GREEN");
+  CHECK(bundle["objects"][1]["id"] == ind["created_by_ref"]);
+  CHECK(bundle["objects"][1]["name"] == "Vigil SOC");
+  CHECK(recv(*bad, 300).empty());
   auto c = (*feed)->counters();
   CHECK(c.auth_accepted >= 1);
   CHECK(c.auth_refused >= 1);

@@ -337,6 +337,40 @@ TEST_CASE("submissions: validated STIX upload, status resource, intel lists", "[
   std::string text((std::istreambuf_iterator<char>(in)), {});
   CHECK_THAT(text, Catch::Contains("login-update.example"));
   CHECK(std::filesystem::exists(f.dir.path / "intel" / "agency-mof.ip"));
+
+  // A bundle of which nothing is acceptable is refused whole (422, the reasons named) and changes
+  // nothing: no record, no intel list rewritten, no reload asked for; the refusal is audited.
+  int reloads = 0;
+  f.svc->on_intel_written([&] { ++reloads; });
+  auto intel_time = std::filesystem::last_write_time(f.dir.path / "intel" / "agency-mof.domain");
+  uint64_t audit_before = f.st->audit().size();
+  json bad = bundle;
+  bad["objects"] = json::array({bundle["objects"][1], bundle["objects"][2]});
+  bad["objects"][0]["pattern"] = "[ipv4-addr:value = '198.18.0.7'] AND [ipv4-addr:value = '198.18.0.8']";
+  post.path = "/feeds/collections/" + sub + "/objects/";
+  post.body = bad.dump();
+  auto refused = f.call(post, 422);
+  CHECK(refused["title"] == "Unprocessable Entity");
+  CHECK_THAT(refused["description"].get<std::string>(), Catch::Contains("indicator--1e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"));
+  CHECK_THAT(refused["description"].get<std::string>(), Catch::Contains("only indicator objects are accepted"));
+  CHECK(refused["details"]["failures"].size() == 2);
+  CHECK(f.call(get("/feeds/collections/" + sub + "/objects/", "mof-feed", {{"match[type]", "indicator"}}))["objects"].size() == 1);
+  CHECK(std::filesystem::last_write_time(f.dir.path / "intel" / "agency-mof.domain") == intel_time);
+  CHECK(reloads == 0);
+  CHECK(f.svc->counters().submissions_refused == 1);
+  CHECK(f.st->audit().size() > audit_before);
+  auto denied = f.st->audit().query_actor("mof-feed", core::Timestamp{INT64_MIN}, core::Timestamp{INT64_MAX});
+  REQUIRE(denied.ok());
+  bool refusal_logged = false;
+  for (const auto& e : *denied) refusal_logged |= e.action == "feed.submit" && e.decision == "deny";
+  CHECK(refusal_logged);
+  // An empty bundle too.
+  post.body = json({{"type", "bundle"}, {"id", "bundle--6d0092c5-5f74-4287-9642-33f4c354e56d"}, {"objects", json::array()}}).dump();
+  CHECK_THAT(f.call(post, 422)["description"].get<std::string>(), Catch::Contains("no objects"));
+  // A good one asks for the reload.
+  post.body = bundle.dump();
+  f.call(post, 202);
+  CHECK(reloads == 1);
 }
 
 TEST_CASE("feed records: date-added index lists each record once, at its latest version", "[feeds][store]") {

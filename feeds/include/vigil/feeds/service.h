@@ -90,6 +90,7 @@ struct Published {
   Audience audience;
   std::string collection;  // id
   nlohmann::json stix;     // the object
+  std::vector<nlohmann::json> refs;  // what it refers to: its marking definition, its creator's identity
 };
 
 class FeedService {
@@ -133,7 +134,7 @@ class FeedService {
 
   struct Counters {
     uint64_t requests = 0, unauthorized = 0, forbidden = 0, objects_served = 0, submissions = 0,
-             submitted_objects_rejected = 0, records_written = 0, audit_failures = 0;
+             submissions_refused = 0, submitted_objects_rejected = 0, records_written = 0, audit_failures = 0;
   };
   [[nodiscard]] Counters counters() const;
 
@@ -153,6 +154,12 @@ class FeedService {
   HttpResponse status(const policy::User& user, const std::string& id);
   HttpResponse misp(const HttpRequest& req, const policy::User& user, const Collection& c, const std::string& file);
   core::Status write_intel(store::Store& s, const std::string& tenant);
+  // The static objects `object` refers to (its marking definitions, the SOC identity), as served.
+  [[nodiscard]] std::vector<nlohmann::json> refs_of(const nlohmann::json& object) const;
+
+  // Creation time of the static objects (marking definitions, the SOC identity): 2022-10-01, as
+  // the TLP 2.0 definitions, so they are the same objects in every store.
+  static constexpr core::Timestamp kStaticCreated{1664582400000000};
 
   FeedConfig config_;
   const store::Store* reader_;
