@@ -1,18 +1,24 @@
 // vigil-console: the analyst console as its own process.
 //
 //   vigil-console check -c console.yaml              validate the config, the policy and rule files
-//   vigil-console -c console.yaml --store DIR        serve a store read-only (review, audits):
-//                                                    every change answers 503
+//   vigil-console -c console.yaml                    with `control:` in console.yaml: the full
+//                                                    console, reading the correlator's store as a
+//                                                    RocksDB secondary and changing it through the
+//                                                    correlator's control interface
+//   vigil-console -c console.yaml --store DIR        without `control:`: serve a store read-only
+//                                                    (review, audits): every change answers 503
 //
-// The usual deployment runs the console inside vigil-correlator (correlator.yaml: `console:`),
-// which is the one process that may change the store.
+// The console inside vigil-correlator (correlator.yaml: `console:`) is the standalone mode.
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "vigil/console/console.h"
+#include "vigil/console/control.h"
 #include "vigil/core/log.h"
 #include "vigil/feeds/service.h"
 
@@ -32,7 +38,9 @@ int main(int argc, char** argv) {
   app.fallthrough();
   std::string config_path, store_dir;
   app.add_option("-c,--config", config_path, "console.yaml")->required();
-  app.add_option("--store", store_dir, "RocksDB directory to serve read-only (the correlator's data_dir/db)");
+  app.add_option("--store", store_dir,
+                 "the correlator's store directory (data_dir/db); overrides control.store, or without control: "
+                 "serve it read-only");
   auto* check = app.add_subcommand("check", "validate console.yaml, the policy and the rule files");
   CLI11_PARSE(app, argc, argv);
 
@@ -47,34 +55,112 @@ int main(int argc, char** argv) {
       if (!fc) return fail(fc.error().to_string());
     }
     std::cout << config_path << ": ok (" << (*pol)->users().size() << " users, " << config->rule_files.size()
-              << " rule files)\n";
+              << " rule files" << (config->control_endpoint.empty() ? "" : ", control " + config->control_endpoint)
+              << ")\n";
     return 0;
   }
-  if (store_dir.empty()) {
-    return fail("--store DIR is required (or run the console inside vigil-correlator: `console:` in correlator.yaml)");
+  bool control = !config->control_endpoint.empty();
+  if (!store_dir.empty()) config->store_path = store_dir;
+  if (config->store_path.empty()) {
+    return fail("--store DIR is required without control: in " + config_path +
+                " (or run the console inside vigil-correlator: `console:` in correlator.yaml)");
   }
+
   store::StoreOptions so;
-  so.path = store_dir;
-  so.read_only = true;
+  so.path = config->store_path;
+  std::string temp_secondary;
+  if (control) {
+    // A secondary follows the running correlator (Store::catch_up); it keeps its own files.
+    so.secondary_path = config->secondary_dir;
+    if (so.secondary_path.empty()) {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-console-secondary.XXXXXX").string();
+      if (!::mkdtemp(tmpl.data())) return fail("cannot create a temp dir for the secondary store (set control.secondary_dir)");
+      so.secondary_path = temp_secondary = tmpl;
+    } else {
+      std::error_code ec;
+      std::filesystem::create_directories(so.secondary_path, ec);
+    }
+  } else {
+    so.read_only = true;
+  }
   auto st = store::Store::open(so);
   if (!st) return fail(st.error().to_string());
-  if (!config->feeds_file.empty()) {
-    // The feeds write (audit entries, feed records, uploads): only the standalone mode serves them.
-    std::cerr << "vigil-console: feeds: not served by a read-only console (run it inside vigil-correlator)\n";
-    config->feeds_file.clear();
-  }
+  store::Store* store = st->get();
+
+  std::unique_ptr<console::ControlClient> client;
+  std::unique_ptr<console::StoreFollower> follower;
   console::Backend backend;
-  backend.store = st->get();
-  backend.write = [](const std::function<core::Status(store::Store&)>&) -> core::Status {
-    return core::make_error("this console serves a read-only store: changes go through the correlator");
-  };
+  backend.store = store;
+  if (control) {
+    console::ControlClientOptions co;
+    co.endpoint = config->control_endpoint;
+    co.server_public_key = config->control_server_public_key;
+    co.public_key = config->control_public_key;
+    co.secret_key = config->control_secret_key;
+    co.timeout_ms = config->control_timeout_ms;
+    auto c = console::ControlClient::connect(co);
+    if (!c) return fail(c.error().to_string());
+    client = std::move(*c);
+    follower = std::make_unique<console::StoreFollower>(*store, std::chrono::milliseconds(200));
+    auto* cl = client.get();
+    auto* fo = follower.get();
+    // A change goes to the correlator; then the secondary catches up so the analyst sees it.
+    backend.request = [cl, fo](const console::Request& r) {
+      auto reply = cl->call(r);
+      fo->refresh(true);
+      return reply;
+    };
+    backend.refresh = [fo] { fo->refresh(false); };
+  } else {
+    if (!config->feeds_file.empty()) {
+      // The feeds write (audit entries, feed records, uploads): only the standalone mode serves them.
+      std::cerr << "vigil-console: feeds: not served by a read-only console (run it inside vigil-correlator)\n";
+      config->feeds_file.clear();
+    }
+    backend.write = [](const std::function<core::Status(store::Store&)>&) -> core::Status {
+      return core::make_error("this console serves a read-only store: changes go through the correlator");
+    };
+  }
   auto con = console::Console::create(*config, backend, std::make_shared<policy::PolicyHolder>(*pol));
   if (!con) return fail(con.error().to_string());
+  if (client) {
+    // The live queue: the correlator pushes the ids of the alerts it wrote; read them back here
+    // (after catching up) and hand them to the browsers' queues like the in-process console.
+    auto* cons = con->get();
+    auto* fo = follower.get();
+    client->on_push([cons, fo, store](const std::vector<core::RecordId>& ids) {
+      fo->refresh(true);
+      std::vector<core::Alert> alerts;
+      for (const auto& id : ids) {
+        auto a = store->get_alert(id);
+        if (a && a->has_value()) alerts.push_back(std::move(**a));
+      }
+      if (!alerts.empty()) cons->on_alerts(alerts);
+    });
+  }
   if (auto s = (*con)->start(); !s) return fail(s.error().to_string());
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  std::cout << "console: " << (*con)->url() << " (read-only store " << store_dir << ")" << std::endl;
+  if (control) {
+    std::cout << "console: " << (*con)->url() << " (store " << config->store_path << " as a secondary, changes through "
+              << config->control_endpoint << ")" << std::endl;
+  } else {
+    std::cout << "console: " << (*con)->url() << " (read-only store " << config->store_path << ")" << std::endl;
+  }
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   (*con)->stop();
+  if (client) {
+    auto n = client->counters();
+    core::logger("console")->info("control: {} requests, {} answered 503 (correlator unavailable; {} timeouts), {} pushes",
+                                  n.requests, n.unavailable, n.timeouts, n.pushes);
+    client->on_push(nullptr);
+  }
+  client.reset();
+  con->reset();
+  st->reset();
+  if (!temp_secondary.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_secondary, ec);
+  }
   return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "vigil/console/console.h"
 #include "vigil/core/config.h"
+#include "vigil/core/curve_keys.h"
 
 namespace vigil::console {
 
@@ -70,13 +71,55 @@ core::Result<ConsoleConfig> load_console_config(const std::string& path) {
   c.max_page = static_cast<size_t>(r.get_int("max_page", static_cast<int64_t>(c.max_page), 1, 100000));
   c.max_scan = static_cast<uint64_t>(r.get_int("max_scan", static_cast<int64_t>(c.max_scan), 1000, INT64_MAX));
   c.feeds_file = resolve(path, r.get_string("feeds", ""));
-  c.control = r.get_string("control", "");
-  if (!c.control.empty()) {
-    return core::make_error("control: the ZeroMQ request interface to a running correlator is not built yet; run the "
-                            "console inside vigil-correlator (console: in correlator.yaml)", path);
+  // control: a separate console reaching the correlator's request interface.
+  if (r.has("control")) {
+    c.control_endpoint = r.get_string("control.endpoint", "");
+    if (c.control_endpoint.empty()) return core::make_error("required (the correlator's control.listen)", path + ": key 'control.endpoint'");
+    c.control_server_public_key = r.get_string("control.server_public_key", "");
+    auto server_file = resolve(path, r.get_string("control.server_public_key_file", ""));
+    if (!server_file.empty()) {
+      auto k = core::read_curve_key_file(server_file);
+      if (!k) return core::make_error(k.error().to_string(), path + ": key 'control.server_public_key_file'");
+      c.control_server_public_key = k->public_key;
+    }
+    if (c.control_server_public_key.size() != 40) {
+      return core::make_error("expected the correlator's 40-character Z85 public key (or server_public_key_file)",
+                              path + ": key 'control.server_public_key'");
+    }
+    auto key_file = resolve(path, r.get_string("control.key_file", ""));
+    if (key_file.empty()) return core::make_error("required: this console's key pair from vigil-keygen", path + ": key 'control.key_file'");
+    auto k = core::read_curve_key_file(key_file);
+    if (!k) return core::make_error(k.error().to_string(), path + ": key 'control.key_file'");
+    if (k->secret_key.empty()) return core::make_error("the key file has no secret key", path + ": key 'control.key_file'");
+    c.control_public_key = k->public_key;
+    c.control_secret_key = k->secret_key;
+    if (r.has("control.timeout")) {
+      auto text = r.get_string("control.timeout", "");
+      std::optional<int64_t> ms;
+      if (text.size() > 2 && text.compare(text.size() - 2, 2, "ms") == 0) {
+        // "500ms": the number read as plain seconds by duration_usec, so usec / 1e6 is the count.
+        if (auto v = duration_usec(text.substr(0, text.size() - 2))) ms = *v / 1'000'000;
+      } else if (auto v = duration_usec(text)) {
+        ms = *v / 1000;
+      }
+      if (!ms || *ms < 100 || *ms > 600'000) {
+        return core::make_error("expected a duration from 100ms to 10m, got '" + text + "'", path + ": key 'control.timeout'");
+      }
+      c.control_timeout_ms = static_cast<int>(*ms);
+    }
+    c.store_path = resolve(path, r.get_string("control.store", ""));
+    if (c.store_path.empty()) {
+      return core::make_error("required: the correlator's store directory (data_dir/db), read as a secondary",
+                              path + ": key 'control.store'");
+    }
+    c.secondary_dir = resolve(path, r.get_string("control.secondary_dir", ""));
   }
   c.log_level = r.get_string("log_level", c.log_level);
   if (auto st = r.finish(); !st) return st.error();
+  if (!c.control_endpoint.empty() && !c.feeds_file.empty()) {
+    return core::make_error("the agency feeds are served only by the console inside vigil-correlator (standalone "
+                            "mode); remove feeds: from a separate console (control:)", path + ": key 'feeds'");
+  }
   return c;
 }
 

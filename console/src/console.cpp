@@ -307,13 +307,33 @@ struct Console::Impl {
     return r;
   }
 
+  // ---- changes: every one is a Request run by execute() (request.h) ---------------------
+  // Standalone: through backend.write with this console's policy. Separate: over the control
+  // socket (backend.request); the correlator re-decides with its policy. After a change the
+  // secondary store catches up (refresh) so the analyst sees it at once.
+  Reply run(const Request& r) {
+    if (backend.request) return backend.request(r);
+    auto pol = policy->get();
+    return execute_through(backend.write, *pol, r);
+  }
+  Request request_of(const Caller& c, std::string op, json params) const {
+    return Request{std::move(op), c.user.name, "console " + c.source, std::move(params)};
+  }
+  // Standalone only: the change is announced to the other analysts' live queues from here
+  // (Correlator::subscribe announces ingest only). A separate console hears of it from the
+  // correlator's push, like of every other alert it writes.
+  void publish_changed(const Reply& r) {
+    if (backend.request || r.changed.empty()) return;
+    publish(r.changed);
+    if (backend.changed) backend.changed(r.changed);
+  }
+
   // An audit entry on its own (logins, unmasking, exports, sensitive reads).
   core::Status audit_alone(const AuditRecord& r) {
-    return backend.write([&](store::Store& s) -> core::Status {
-      store::CommitBatch b;
-      append_audit(b, r);
-      return s.commit(b);
-    });
+    json p{{"action", r.action}, {"object", r.object}, {"decision", r.decision}, {"rule", r.rule}, {"reason", r.reason}};
+    auto reply = run(Request{"audit", r.actor, r.source, std::move(p)});
+    if (!reply.ok()) return core::make_error(reply.error_text());
+    return {};
   }
 
   // ---- login ---------------------------------------------------------------------------
@@ -630,13 +650,11 @@ struct Console::Impl {
       auto body = json::parse(req.body, nullptr, false);
       std::string reason = body.is_object() && body.contains("reason") && body["reason"].is_string() ? body["reason"].get<std::string>() : "";
       if (reason.size() < 5) return error(res, 400, "unmasking needs a typed reason (at least 5 characters)");
-      auto d = decide(c, Action::kUnmask, *a);
-      auto r = audit_of(c, "unmask", a->id.to_string());
-      r.decision = d.allow ? "allow" : "deny";
-      r.rule = d.rule;
-      r.reason = reason;
-      if (auto st = audit_alone(r); !st) return error(res, 503, "cannot record the unmasking: " + st.error().to_string());
-      if (!d.allow) return error(res, 403, "not allowed to unmask: " + d.reason);
+      // Decided and audited where writes happen; the data shown is what this console read.
+      auto r = run(request_of(c, "alert.unmask", json{{"id", a->id.to_string()}, {"reason", reason}}));
+      if (r.status == 404) return error(res, 404, "no such alert");
+      if (!r.ok()) return error(res, r.status == 400 ? 400 : 503, "cannot record the unmasking: " + r.error_text());
+      if (!r.body.value("allow", false)) return error(res, 403, "not allowed to unmask: " + r.body.value("reason", std::string()));
       unmasked = true;
     } else if (policy::parse_level(a->level).value_or(policy::Level::kInternal) >= policy::Level::kConfidential) {
       // Views of classified records are audited (DESIGN §7).
@@ -701,137 +719,12 @@ struct Console::Impl {
   // ---- changes ---------------------------------------------------------------------------
   void alert_actions(const Caller& c, const httplib::Request& req, httplib::Response& res) {
     auto body = json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.contains("ids") || !body["ids"].is_array() || !body.contains("action") ||
-        !body["action"].is_string()) {
-      return error(res, 400, "expected {\"ids\": [...], \"action\": ...}");
-    }
-    std::string action = body["action"];
-    auto str = [&](const char* k) { return body.contains(k) && body[k].is_string() ? body[k].get<std::string>() : std::string(); };
-    std::string assignee = str("assignee"), verdict = str("verdict"), note = str("note"), title = str("title");
-    static const std::set<std::string> kActions{"acknowledge", "assign", "close", "note", "escalate", "reopen"};
-    if (!kActions.count(action)) return error(res, 400, "action: acknowledge, assign, close, note, escalate or reopen");
-    if (action == "close" && verdict.empty()) return error(res, 400, "closing needs a verdict");
-    if (action == "note" && note.empty()) return error(res, 400, "a note needs text");
-    if (action == "escalate" && title.empty()) return error(res, 400, "escalating needs an incident title");
-    if (body["ids"].size() > 10000) return error(res, 400, "at most 10000 alerts at once");
-    std::vector<core::RecordId> ids;
-    for (const auto& v : body["ids"]) {
-      auto id = v.is_string() ? core::RecordId::parse(v.get<std::string>()) : std::nullopt;
-      if (!id) return error(res, 400, "ids: expected alert ids");
-      ids.push_back(*id);
-    }
-    json updated = json::array(), missing = json::array(), denied = json::array();
-    std::string incident_id;
-    Action needed = action == "note" ? Action::kNote : Action::kUpdate;
-    std::vector<core::Alert> published;  // what the change wrote, for the other live queues
-    auto st = backend.write([&](store::Store& s) -> core::Status {
-      // Read fresh on the writer thread: the pipeline may have changed the alerts since.
-      updated = json::array(), missing = json::array(), denied = json::array();
-      store::CommitBatch b;
-      auto now = core::Timestamp::now();
-      std::vector<core::Alert> changed;
-      for (const auto& id : ids) {
-        auto a = s.get_alert(id);
-        if (!a) return a.error();
-        if (!a->has_value() || !may(c, Action::kRead, **a)) {
-          missing.push_back(id.to_string());
-          continue;
-        }
-        core::Alert now_a = **a;
-        auto d = decide(c, needed, now_a);
-        if (!d.allow) {
-          denied.push_back(id.to_string());
-          auto r = audit_of(c, "alert." + action, id.to_string());
-          r.decision = "deny";
-          r.rule = d.rule;
-          r.reason = d.reason;
-          append_audit(b, r);
-          continue;
-        }
-        if (action == "acknowledge") {
-          if (now_a.status == core::AlertStatus::kNew) now_a.status = core::AlertStatus::kAcknowledged;
-        } else if (action == "assign") {
-          now_a.assignee = assignee;
-          if (now_a.status == core::AlertStatus::kNew && !assignee.empty()) now_a.status = core::AlertStatus::kInProgress;
-        } else if (action == "close") {
-          now_a.status = core::AlertStatus::kClosed;
-          now_a.verdict = verdict;
-          if (now_a.closed.usec == 0) now_a.closed = now;
-        } else if (action == "reopen") {
-          now_a.status = core::AlertStatus::kInProgress;
-          now_a.closed = {};
-        } else if (action == "note") {
-          now_a.notes.push_back({now, c.user.name, note});
-        } else if (action == "escalate") {
-          if (now_a.status != core::AlertStatus::kClosed) now_a.status = core::AlertStatus::kInProgress;
-        }
-        if (action != "note" && now_a.acknowledged.usec == 0) now_a.acknowledged = now;
-        if (!note.empty() && action != "note") now_a.notes.push_back({now, c.user.name, note});
-        now_a.updated = now;
-        changed.push_back(now_a);
-        auto r = audit_of(c, "alert." + action, id.to_string());
-        r.before_hash = sha256_hex(core::to_json(**a).dump());
-        r.rule = d.rule;
-        r.reason = action == "close" ? "verdict " + verdict : action == "assign" ? "assignee " + assignee : note;
-        if (action == "escalate") r.reason = title;
-        // after_hash is filled below, once the incident id is known
-        updated.push_back(id.to_string());
-        b.put_alert(now_a, &**a);  // re-put below with the incident id when escalating
-        r.after_hash = sha256_hex(core::to_json(now_a).dump());
-        if (action != "escalate") append_audit(b, r);
-      }
-      if (action == "escalate" && !changed.empty()) {
-        core::Incident inc;
-        inc.id = core::RecordId{now.usec, core::fnv1a64("console-incident|" + title + "|" + c.user.name + "|" +
-                                                        changed.front().id.to_string())};
-        inc.tenant = changed.front().tenant;
-        inc.title = title;
-        inc.severity = changed.front().severity;
-        inc.status = core::AlertStatus::kInProgress;
-        inc.assignee = c.user.name;
-        inc.created = inc.updated = now;
-        policy::Level level = policy::Level::kPublic;
-        for (auto& a : changed) {
-          inc.alerts.push_back(a.id);
-          inc.severity = std::min(inc.severity, a.severity);
-          auto l = policy::parse_level(a.level).value_or(policy::Level::kInternal);
-          if (l >= level) level = l;
-          for (auto& why : a.level_reasons) inc.level_reasons.push_back(why);
-        }
-        inc.level = std::string(policy::to_string(level));
-        if (!note.empty()) inc.notes.push_back({now, c.user.name, note});
-        incident_id = inc.id.to_string();
-        b = store::CommitBatch();  // rebuild: the alerts now carry the incident id
-        for (auto& a : changed) {
-          auto before = s.get_alert(a.id);
-          if (!before || !before->has_value()) return core::make_error("alert vanished during escalation");
-          a.incident = incident_id;
-          b.put_alert(a, &**before);
-          auto r = audit_of(c, "alert.escalate", a.id.to_string());
-          r.before_hash = sha256_hex(core::to_json(**before).dump());
-          r.after_hash = sha256_hex(core::to_json(a).dump());
-          r.reason = "incident " + incident_id;
-          append_audit(b, r);
-        }
-        b.put_incident(inc, {now, c.user.name, "created", "escalated from " + std::to_string(changed.size()) + " alerts: " + title}, 1);
-        auto r = audit_of(c, "incident.create", incident_id);
-        r.after_hash = sha256_hex(core::to_json(inc).dump());
-        r.reason = title;
-        append_audit(b, r);
-      }
-      if (b.count() == 0) return {};
-      auto committed = s.commit(b);
-      if (committed) published = changed;
-      return committed;
-    });
-    if (!st) return error(res, 500, st.error().to_string());
-    // Correlator::subscribe announces ingest only: changes made here reach the other analysts'
-    // live queues from here.
-    if (!published.empty()) publish(published);
-    if (!published.empty()) nudge_feeds();  // closed true-positive or escalated: feed records
-    json reply_body{{"action", action}, {"updated", updated}, {"not_found", missing}, {"denied", denied}};
-    reply_body["incident"] = incident_id.empty() ? json(nullptr) : json(incident_id);
-    reply(res, 200, reply_body);
+    if (!body.is_object()) return error(res, 400, "expected {\"ids\": [...], \"action\": ...}");
+    auto r = run(request_of(c, "alert.action", std::move(body)));
+    if (!r.ok()) return reply(res, r.status, r.body);
+    publish_changed(r);
+    if (!r.changed.empty() || !r.changed_ids.empty()) nudge_feeds();  // closed true-positive or escalated: feed records
+    reply(res, 200, r.body);
   }
 
   // ---- incidents --------------------------------------------------------------------------
@@ -893,72 +786,12 @@ struct Console::Impl {
 
   void incident_actions(const Caller& c, const httplib::Request& req, httplib::Response& res) {
     auto body = json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.contains("action") || !body["action"].is_string()) {
-      return error(res, 400, "expected {\"action\": ...}");
-    }
-    std::string action = body["action"];
-    auto str = [&](const char* k) { return body.contains(k) && body[k].is_string() ? body[k].get<std::string>() : std::string(); };
-    std::string assignee = str("assignee"), verdict = str("verdict"), note = str("note");
-    if (action != "acknowledge" && action != "assign" && action != "close" && action != "note") {
-      return error(res, 400, "action: acknowledge, assign, close or note");
-    }
-    if (action == "close" && verdict.empty()) return error(res, 400, "closing needs a verdict");
-    if (action == "note" && note.empty()) return error(res, 400, "a note needs text");
-    std::string id_text = req.matches[1];
-    int status = 200;
-    std::string message;
-    auto st = backend.write([&](store::Store& s) -> core::Status {
-      httplib::Response scratch;
-      auto inc = visible_incident(c, id_text, scratch, s);
-      if (!inc) {
-        status = scratch.status;
-        message = "no such incident";
-        return {};
-      }
-      auto d = c.pol->may(c.user, action == "note" ? Action::kNote : Action::kUpdate, policy::view_of(*inc));
-      store::CommitBatch b;
-      auto r = audit_of(c, "incident." + action, id_text);
-      if (!d.allow) {
-        r.decision = "deny";
-        r.rule = d.rule;
-        r.reason = d.reason;
-        append_audit(b, r);
-        status = 403;
-        message = "not allowed: " + d.reason;
-        return s.commit(b);
-      }
-      auto now = core::Timestamp::now();
-      core::Incident before = *inc;
-      std::string detail;
-      if (action == "acknowledge") {
-        if (inc->status == core::AlertStatus::kNew) inc->status = core::AlertStatus::kAcknowledged;
-        detail = "acknowledged";
-      } else if (action == "assign") {
-        inc->assignee = assignee;
-        detail = "assigned to " + assignee;
-      } else if (action == "close") {
-        inc->status = core::AlertStatus::kClosed;
-        inc->verdict = verdict;
-        detail = "closed: " + verdict;
-      } else {
-        inc->notes.push_back({now, c.user.name, note});
-        detail = note;
-      }
-      inc->updated = now;
-      auto seq = s.next_incident_change_seq(inc->id);
-      if (!seq) return seq.error();
-      b.put_incident(*inc, {now, c.user.name, action, detail}, *seq);
-      r.before_hash = sha256_hex(core::to_json(before).dump());
-      r.after_hash = sha256_hex(core::to_json(*inc).dump());
-      r.rule = d.rule;
-      r.reason = detail;
-      append_audit(b, r);
-      return s.commit(b);
-    });
-    if (!st) return error(res, 500, st.error().to_string());
-    if (status != 200) return error(res, status, message);
+    if (!body.is_object()) return error(res, 400, "expected {\"action\": ...}");
+    body["id"] = std::string(req.matches[1]);
+    auto r = run(request_of(c, "incident.action", std::move(body)));
+    if (!r.ok()) return reply(res, r.status, r.body);
     nudge_feeds();  // an incident closed (its verdict decides whether its alerts are published)
-    reply(res, 200, {{"action", action}, {"incident", id_text}});
+    reply(res, 200, r.body);
   }
 
   // ---- live queue (Server-Sent Events) -------------------------------------------------
@@ -1037,6 +870,7 @@ struct Console::Impl {
   template <typename Fn>
   httplib::Server::Handler authed(bool changes_state, Fn fn) {
     return [this, changes_state, fn](const httplib::Request& req, httplib::Response& res) {
+      if (backend.refresh) backend.refresh();
       auto c = caller_of(req, res, changes_state);
       if (!c) return;
       fn(*c, req, res);
@@ -1111,6 +945,7 @@ struct Console::Impl {
     AuditRouteContext ctx;
     ctx.store = backend.store;
     ctx.auditor = [this](const httplib::Request& req, httplib::Response& res) -> std::optional<policy::User> {
+      if (backend.refresh) backend.refresh();
       auto c = caller_of(req, res, req.method != "GET");
       if (!c) return std::nullopt;
       policy::RecordView v;
@@ -1172,7 +1007,11 @@ Console::~Console() { stop(); }
 core::Result<std::unique_ptr<Console>> Console::create(const ConsoleConfig& config, Backend backend,
                                                        std::shared_ptr<policy::PolicyHolder> policy) {
   if (sodium_init() < 0) return core::make_error("libsodium failed to initialise");
-  if (!backend.store || !backend.write) return core::make_error("console: no store backend");
+  if (!backend.store || (!backend.write && !backend.request)) return core::make_error("console: no store backend");
+  if (!config.feeds_file.empty() && !backend.write) {
+    return core::make_error("feeds: the agency feeds are served only by the console inside vigil-correlator "
+                            "(standalone mode), not by a separate console", config.source + ": key 'feeds'");
+  }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->backend = std::move(backend);

@@ -16,6 +16,7 @@
 #include "vigil/correlator/service.h"
 #ifdef VIGIL_WITH_CONSOLE
 #include "vigil/console/console.h"
+#include "vigil/console/control.h"
 #include "vigil/correlator/correlator.h"
 #endif
 
@@ -40,28 +41,71 @@ int fail(const std::string& what) {
 std::optional<core::Timestamp> parse_time(const std::string& s) { return core::parse_epoch_seconds(s); }
 
 #ifdef VIGIL_WITH_CONSOLE
-// Standalone mode: the console in this process, reading the correlator's store and changing it
-// only through Correlator::write; new alerts reach its live queues (and, with `feeds:` in
-// console.yaml, the agency feeds: FeedService::ingest) through subscribe().
+std::vector<core::RecordId> ids_of(const std::vector<core::Alert>& alerts) {
+  std::vector<core::RecordId> ids;
+  ids.reserve(alerts.size());
+  for (const auto& a : alerts) ids.push_back(a.id);
+  return ids;
+}
+
+// The console in this process (`console:`, standalone mode) and/or the control interface for
+// separate vigil-console processes (`control:`). Both change the store only as console::Request
+// values run by console::execute inside Correlator::write; new alerts reach the in-process
+// console's live queues (and, with `feeds:` in console.yaml, the agency feeds:
+// FeedService::ingest) and the separate consoles (their ids, pushed) through subscribe().
 core::Status run_with_console(const correlator::CorrelatorConfig& config, correlator::RunFlags& flags) {
-  auto cc = console::load_console_config(config.console_file);
-  if (!cc) return cc.error();
   auto c = correlator::Correlator::create(config);
   if (!c) return c.error();
   auto* corr = c->get();
-  console::Backend backend;
-  backend.store = &corr->store();
-  backend.write = [corr](const std::function<core::Status(store::Store&)>& fn) { return corr->write(fn); };
-  // With `feeds:` in console.yaml the console also serves the agency feeds; an agency's upload
-  // rewrites its intel lists, which the correlator then reloads (as on SIGHUP).
-  backend.intel_changed = [&flags] { flags.reload = true; };
-  auto con = console::Console::create(*cc, backend);
-  if (!con) return con.error();
-  auto* cons = con->get();
-  corr->subscribe([cons](const std::vector<core::Alert>& alerts) { cons->on_alerts(alerts); });
-  if (auto st = cons->start(); !st) return st;
+  console::WriteFn write = [corr](const std::function<core::Status(store::Store&)>& fn) { return corr->write(fn); };
+
+  std::unique_ptr<console::ControlServer> control;
+  if (!config.control_listen.empty()) {
+    console::ControlServerOptions o;
+    o.listen = config.control_listen;
+    o.server_public_key = config.server_public_key;
+    o.server_secret_key = config.server_secret_key;
+    o.source = config.source;
+    for (const auto& e : config.control_clients) o.clients[e.public_key] = e.id;
+    // The correlator re-decides every change with ITS policy (required with control:).
+    auto srv = console::ControlServer::start(o, [corr, write](const console::Request& r, const std::string&) {
+      auto pol = corr->policy();
+      if (!pol) return console::Reply::error(500, "the correlator has no policy");
+      return console::execute_through(write, *pol, r);
+    });
+    if (!srv) return srv.error();
+    control = std::move(*srv);
+    auto* ctl = control.get();
+    corr->subscribe([ctl](const std::vector<core::Alert>& alerts) { ctl->announce(ids_of(alerts)); });
+  }
+
+  std::unique_ptr<console::Console> con;
+  if (!config.console_file.empty()) {
+    auto cc = console::load_console_config(config.console_file);
+    if (!cc) return cc.error();
+    console::Backend backend;
+    backend.store = &corr->store();
+    backend.write = write;
+    // With `feeds:` in console.yaml the console also serves the agency feeds; an agency's upload
+    // rewrites its intel lists, which the correlator then reloads (as on SIGHUP).
+    backend.intel_changed = [&flags] { flags.reload = true; };
+    // Changes made here reach the separate consoles too.
+    if (auto* ctl = control.get()) backend.changed = [ctl](const std::vector<core::Alert>& a) { ctl->announce(ids_of(a)); };
+    auto made = console::Console::create(*cc, backend);
+    if (!made) return made.error();
+    con = std::move(*made);
+    auto* cons = con.get();
+    corr->subscribe([cons](const std::vector<core::Alert>& alerts) { cons->on_alerts(alerts); });
+    if (auto st = cons->start(); !st) return st;
+  }
   auto st = corr->run(flags);
-  cons->stop();
+  if (con) con->stop();
+  if (control) {
+    auto n = control->counters();
+    core::logger("control")->info("control: {} requests ({} failed), {} malformed, {} consoles admitted, {} refused",
+                                  n.requests, n.failed, n.malformed, n.auth_accepted, n.auth_refused);
+    control.reset();  // its thread calls Correlator::write: stop it first
+  }
   return st;
 }
 #endif
@@ -232,11 +276,12 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGHUP, SIGUSR1, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
 #ifdef VIGIL_WITH_CONSOLE
-  if (!config->console_file.empty()) {
+  if (!config->console_file.empty() || !config->control_listen.empty()) {
     auto st = run_with_console(*config, flags);
     return st ? 0 : fail(st.error().to_string());
   }
 #endif
+  if (!config->control_listen.empty()) return fail(config_path + ": key 'control': this vigil-correlator was built without the console library");
   auto st = correlator::run_correlator(*config, flags);
   return st ? 0 : fail(st.error().to_string());
 }

@@ -92,6 +92,9 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
     for (auto& f : *list) f = resolve(path, f);
   }
 
+  c.control_listen = r.get_string("control.listen", "");
+  bool has_control = r.has("control");
+  YAML::Node control_clients = r.get_node("control.clients");
   // Lists of maps: each element gets its own strict reader.
   YAML::Node sensors = r.get_node("sensors");
   YAML::Node tenants = r.get_node("tenants");
@@ -104,6 +107,13 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
     }
   }
   if (c.server_secret_key.empty()) return make_error("missing server_key_file (make one with vigil-keygen)", path);
+  if (has_control) {
+    if (c.control_listen.empty()) return make_error("required (ipc:///run/vigil/control.sock or tcp://127.0.0.1:7452)", path + ": key 'control.listen'");
+    if (c.policy_file.empty()) {
+      return make_error("the control interface needs policy: (the correlator decides every console change itself)",
+                        path + ": key 'control'");
+    }
+  }
 
   try {
     if (sensors.IsDefined() && !sensors.IsNull() && !sensors.IsSequence()) return make_error("expected a list", path + ": key 'sensors'");
@@ -125,6 +135,32 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
       if (s.id.empty()) return make_error("missing", where + ": key 'id'");
       if (s.public_key.size() != 40) return make_error("expected a 40-character Z85 public key", where + ": key 'public_key'");
       c.sensors.push_back(std::move(s));
+    }
+    if (has_control) {
+      if (!control_clients.IsDefined() || !control_clients.IsSequence() || control_clients.size() == 0) {
+        return make_error("expected a list of {id, public_key or public_key_file}", path + ": key 'control.clients'");
+      }
+      size_t i = 0;
+      for (const auto& n : control_clients) {
+        std::string where = path + ": control.clients[" + std::to_string(i++) + "]";
+        core::ConfigReader cr(n, where);
+        ControlClientEntry e;
+        e.id = cr.get_string("id", "");
+        e.public_key = cr.get_string("public_key", "");
+        std::string pub_file = resolve(path, cr.get_string("public_key_file", ""));
+        if (auto st = cr.finish(); !st) return st.error();
+        if (!pub_file.empty()) {
+          auto k = core::read_curve_key_file(pub_file);
+          if (!k) return make_error(k.error().to_string(), where + ": key 'public_key_file'");
+          e.public_key = k->public_key;
+        }
+        if (e.id.empty()) return make_error("missing", where + ": key 'id'");
+        if (e.public_key.size() != 40) return make_error("expected a 40-character Z85 public key", where + ": key 'public_key'");
+        for (const auto& other : c.control_clients) {
+          if (other.public_key == e.public_key) return make_error("the same key is listed twice", where + ": key 'public_key'");
+        }
+        c.control_clients.push_back(std::move(e));
+      }
     }
     if (tenants.IsDefined() && !tenants.IsNull() && !tenants.IsSequence()) return make_error("expected a list", path + ": key 'tenants'");
     i = 0;

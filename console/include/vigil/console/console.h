@@ -2,9 +2,10 @@
 // and the web UI (console/web/), served by cpp-httplib (TLS when a certificate is configured).
 //
 // The console never opens the store for writing. It reads through a `const store::Store&` and
-// changes records only through Backend::write, which in the standalone mode is
-// Correlator::write (the function runs on the correlator's pipeline thread between two ingest
-// commits). Every list, count, read, change and export asks the policy engine; every change and
+// changes records only as Requests (request.h) carried out by execute() where writes are
+// allowed: in the standalone mode inside Correlator::write (the correlator's pipeline thread,
+// between two ingest commits), in a separate vigil-console by the correlator it reaches over the
+// control socket (control.h), reading the store as a RocksDB secondary. Every list, count, read, change and export asks the policy engine; every change and
 // every sensitive read appends an audit entry in the same batch as the change.
 //
 // Threading: start() runs the HTTP listener on its own thread with a worker pool; handlers read
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "vigil/core/alert.h"
+#include "vigil/console/request.h"
 #include "vigil/core/result.h"
 #include "vigil/policy/policy.h"
 #include "vigil/store/store.h"
@@ -42,7 +44,15 @@ struct ConsoleConfig {
   uint64_t max_scan = 200000;         // index entries one list/group/dashboard request may read
   std::string feeds_file;             // feeds.yaml: mount the agency threat feeds (TAXII 2.1, MISP, push;
                                       // vigil_feeds) on this server; empty = off. Standalone mode only.
-  std::string control;                // reserved: a running correlator's request endpoint (not built; an error when set)
+  // control: a separate console's connection to the correlator's request interface (control.h).
+  // Empty endpoint = none (the console runs inside vigil-correlator, or read-only).
+  std::string control_endpoint;       // ipc:///run/vigil/control.sock or tcp://127.0.0.1:7452
+  std::string control_server_public_key;  // Z85: the correlator's server key
+  std::string control_public_key;     // Z85: this console's key pair (listed in correlator.yaml control.clients)
+  std::string control_secret_key;
+  int control_timeout_ms = 5000;      // a change not answered within this answers 503
+  std::string store_path;             // the correlator's store (data_dir/db), read as a RocksDB secondary
+  std::string secondary_dir;          // the secondary instance's own files; empty = a temp dir
   std::string log_level = "info";
 };
 
@@ -50,11 +60,24 @@ struct ConsoleConfig {
 // are relative to the file.
 core::Result<ConsoleConfig> load_console_config(const std::string& path);
 
-// How the console reaches the correlator's store.
+// How the console reaches the correlator's store. Every change is a Request (request.h), run by
+// execute() where writes are allowed: in the standalone mode through `write` (Correlator::write)
+// with this console's policy; in a separate process through `request` (the control socket to the
+// correlator, which runs execute() with its own policy).
 struct Backend {
   const store::Store* store = nullptr;  // reads, from any thread
-  // Runs fn where writes are allowed (the correlator's pipeline thread) and returns its status.
-  std::function<core::Status(const std::function<core::Status(store::Store&)>&)> write;
+  // Standalone: runs fn where writes are allowed (the correlator's pipeline thread) and returns
+  // its status. Empty in a separate console (the agency feeds then cannot be served).
+  WriteFn write;
+  // A separate console: sends the request to the correlator and returns its reply (503 when the
+  // correlator is unavailable). Empty = execute_through(write, ...).
+  std::function<Reply(const Request&)> request;
+  // Optional, standalone: alerts a change made through this console wrote (vigil-correlator
+  // pushes their ids to separate consoles over the control interface).
+  std::function<void(const std::vector<core::Alert>&)> changed;
+  // Optional: called before each API request is served (a secondary store catches up; the
+  // callee throttles).
+  std::function<void()> refresh;
   // Optional: an agency's feed upload rewrote the correlator intel lists (feeds.yaml
   // submissions.intel_dir); the correlator reloads them (RunFlags::reload).
   std::function<void()> intel_changed;
@@ -76,7 +99,7 @@ class Console {
   [[nodiscard]] int port() const;  // the bound port (after start)
   [[nodiscard]] std::string url() const;
 
-  // New or updated alerts (Correlator::subscribe): pushed to the live queues (SSE) of the users
+  // New or updated alerts (Correlator::subscribe, or the control socket's push): pushed to the live queues (SSE) of the users
   // allowed to see each one, redacted for each. With feeds (feeds_file), the confirmed ones also
   // become feed records (FeedService::ingest through Backend::write: at once on the pipeline
   // thread). The console's own changes (closing true-positive, escalating) and the periodic

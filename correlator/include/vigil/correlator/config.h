@@ -26,6 +26,12 @@ struct TenantEntry {
   std::vector<uint32_t> vnis;
 };
 
+// A separate vigil-console admitted to the control interface (control.clients).
+struct ControlClientEntry {
+  std::string id;          // names the console in the audit log's source
+  std::string public_key;  // Z85, 40 characters
+};
+
 struct CorrelatorConfig {
   std::string source;  // the file it came from
   std::string listen = "tcp://127.0.0.1:7450";
@@ -45,6 +51,12 @@ struct CorrelatorConfig {
   // Optional console.yaml (docs/console.md): vigil-correlator then serves the console's HTTP API
   // and web UI in-process (standalone mode), its changes going through Correlator::write.
   std::string console_file;
+  // Optional control interface (docs/console.md): a ZeroMQ ROUTER (CURVE, this server key pair)
+  // through which separate vigil-console processes change the store: each request runs as
+  // console::execute inside Correlator::write with this correlator's policy (required then).
+  // Only the listed client keys are admitted. Empty listen = off.
+  std::string control_listen;
+  std::vector<ControlClientEntry> control_clients;
   int64_t aggregation_window_usec = 60'000'000;
   int64_t alert_retention_usec = 0;  // 0 = forever
   int64_t event_retention_usec[core::kEventKindCount] = {};
