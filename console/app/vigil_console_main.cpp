@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
       return core::make_error("this console serves a read-only store: changes go through the correlator");
     };
   }
-  auto con = console::Console::create(*config, backend, std::make_shared<policy::PolicyHolder>(*pol));
+  // The console loads the policy itself and watches the file (a changed one is swapped in).
+  auto con = console::Console::create(*config, backend);
   if (!con) return fail(con.error().to_string());
   if (client) {
     // The live queue: the correlator pushes the ids of the alerts it wrote; read them back here
