@@ -7,6 +7,7 @@
 //                                                       incidents, events --kind K
 //   vigil-correlator alert ID -c FILE --status ...      change status / assignee / notes (correlator stopped)
 //   vigil-correlator escalate ID... -c FILE --title T   open an incident by hand (correlator stopped)
+#include <atomic>
 #include <csignal>
 #include <iostream>
 
@@ -60,6 +61,7 @@ core::Status run_with_console(const correlator::CorrelatorConfig& config, correl
   console::WriteFn write = [corr](const std::function<core::Status(store::Store&)>& fn) { return corr->write(fn); };
 
   std::unique_ptr<console::ControlServer> control;
+  std::atomic<console::Console*> in_process{nullptr};  // set once the in-process console runs
   if (!config.control_listen.empty()) {
     console::ControlServerOptions o;
     o.listen = config.control_listen;
@@ -68,10 +70,13 @@ core::Status run_with_console(const correlator::CorrelatorConfig& config, correl
     o.source = config.source;
     for (const auto& e : config.control_clients) o.clients[e.public_key] = e.id;
     // The correlator re-decides every change with ITS policy (required with control:).
-    auto srv = console::ControlServer::start(o, [corr, write](const console::Request& r, const std::string&) {
+    auto srv = console::ControlServer::start(o, [corr, write, &in_process](const console::Request& r, const std::string&) {
       auto pol = corr->policy();
       if (!pol) return console::Reply::error(500, "the correlator has no policy");
-      return console::execute_through(write, *pol, r);
+      auto reply = console::execute_through(write, *pol, r);
+      // What a separate console changed reaches the in-process console's live queues (and feeds).
+      if (auto* cons = in_process.load(); cons && !reply.changed.empty()) cons->on_alerts(reply.changed);
+      return reply;
     });
     if (!srv) return srv.error();
     control = std::move(*srv);
@@ -97,8 +102,10 @@ core::Status run_with_console(const correlator::CorrelatorConfig& config, correl
     auto* cons = con.get();
     corr->subscribe([cons](const std::vector<core::Alert>& alerts) { cons->on_alerts(alerts); });
     if (auto st = cons->start(); !st) return st;
+    in_process = cons;
   }
   auto st = corr->run(flags);
+  in_process = nullptr;
   if (con) con->stop();
   if (control) {
     auto n = control->counters();

@@ -7,7 +7,9 @@
 #     incident; each change is visible at once through the console (read-your-write), is in the
 #     store (vigil-correlator query, vigil-audit export) with an audit entry naming the actor and
 #     the console (the ZAP id console-1), and the auditor sees it through the console;
-#   - the live queue (SSE) of the separate console receives alerts ingested after it connected;
+#   - the live queue (SSE) of the separate console receives alerts ingested after it connected,
+#     and changes made in the console inside vigil-correlator (and that one gets the separate
+#     console's changes);
 #   - a console whose key is not listed is refused (its changes and logins answer 503) and the
 #     refusal is counted and logged by the correlator;
 #   - with the correlator stopped a change answers 503 "correlator unavailable" and reads still
@@ -41,6 +43,7 @@ listen: ipc://$WORK/ingest.sock
 data_dir: $WORK/data
 server_key_file: keys/correlator.key
 policy: policy.yaml
+console: inproc.yaml
 control:
   listen: ipc://$WORK/control.sock
   clients:
@@ -52,6 +55,10 @@ sensors:
     tenant: bo-tai-chinh
 commit:
   sync: false
+YAML
+cat > "$WORK/inproc.yaml" <<YAML
+listen: 127.0.0.1:0
+policy: policy.yaml
 YAML
 console_yaml() {  # NAME KEY
   cat > "$WORK/$1.yaml" <<YAML
@@ -111,11 +118,32 @@ login() {  # BASE_URL JAR USER PASSWORD -> status
     -d "{\"user\":\"$3\",\"password\":\"$4\"}" "$1api/v1/login"
 }
 
+# --- strict config: errors name the key ------------------------------------------------------
+expect_config_error() {  # BIN FILE KEY
+  local out
+  if out=$("$1" check -c "$2" 2>&1); then fail "$(basename "$2") was accepted: $out"; fi
+  grep -q "$3" <<<"$out" || fail "$(basename "$2"): the error does not name $3: $out"
+}
+sed 's/^    - id: console-1$/    - id: ""/' "$WORK/correlator.yaml" > "$WORK/bad-id.yaml"
+expect_config_error "$CORR" "$WORK/bad-id.yaml" "control.clients\[0\]: key 'id'"
+sed 's/^  listen: ipc.*control.sock$/  lisen: x/' "$WORK/correlator.yaml" > "$WORK/bad-listen.yaml"
+expect_config_error "$CORR" "$WORK/bad-listen.yaml" "control.lisen"
+grep -v '^policy:' "$WORK/correlator.yaml" > "$WORK/no-policy.yaml"
+expect_config_error "$CORR" "$WORK/no-policy.yaml" "key 'control'"
+grep -v 'key_file: keys/console-1.key' "$WORK/console1.yaml" > "$WORK/bad-console.yaml"
+expect_config_error "$CONSOLE" "$WORK/bad-console.yaml" "control.key_file"
+{ cat "$WORK/console1.yaml"; echo "feeds: feeds.yaml"; } > "$WORK/feeds-console.yaml"
+expect_config_error "$CONSOLE" "$WORK/feeds-console.yaml" "key 'feeds'"
+"$CONSOLE" check -c "$WORK/console1.yaml" >/dev/null || fail "console1.yaml does not check"
+log "config errors name their keys"
+
 start_correlator 1
 replay 0 600
 log "correlator up, 600 events replayed"
 start_console console1 console-1
 log "separate console at $URL"
+INURL=$(grep -o 'console listening on http://[0-9.:]*' "$WORK/correlator.log" | tail -1 | sed 's/console listening on //')/
+[[ $INURL == http* ]] || fail "the in-process console did not start"
 
 # --- log in (audited through the control socket) and triage -------------------------------
 [[ $(login "$URL" "$WORK/analyst.jar" analyst vigil-demo) == 200 ]] || fail "analyst login: $(cat "$WORK/login.json")"
@@ -123,13 +151,18 @@ log "separate console at $URL"
 [[ $(login "$URL" "$WORK/auditor.jar" auditor vigil-demo) == 200 ]] || fail "auditor login: $(cat "$WORK/login.json")"
 [[ $(http GET "${URL}api/v1/alerts?status=new&limit=10" "$WORK/analyst.jar" "$WORK/new.json") == 200 ]] || fail "alert list"
 n=$(py "$WORK/new.json" 'len(d["alerts"])')
-[[ $n -ge 3 ]] || fail "expected at least 3 new alerts through the separate console, got $n"
+[[ $n -ge 4 ]] || fail "expected at least 4 new alerts through the separate console, got $n"
 A=$(py "$WORK/new.json" 'd["alerts"][0]["id"]')
 B=$(py "$WORK/new.json" 'd["alerts"][1]["id"]')
 C=$(py "$WORK/new.json" 'd["alerts"][2]["id"]')
 act() {  # JAR BODY -> status, reply in act.json
   http POST "${URL}api/v1/alerts/actions" "$1" "$WORK/act.json" "$2"
 }
+# The console inside the correlator hears of changes made through the separate one (live queue).
+[[ $(login "$INURL" "$WORK/in.jar" analyst vigil-demo) == 200 ]] || fail "in-process login: $(cat "$WORK/login.json")"
+curl -sS -N -b "$WORK/in.jar" "${INURL}api/v1/alerts/stream" > "$WORK/in-sse.txt" 2>/dev/null &
+SSEPID=$!
+for _ in $(seq 1 50); do grep -q 'event: hello' "$WORK/in-sse.txt" && break; sleep 0.1; done
 [[ $(act "$WORK/analyst.jar" "{\"ids\":[\"$A\"],\"action\":\"acknowledge\"}") == 200 ]] || fail "acknowledge: $(cat "$WORK/act.json")"
 [[ $(py "$WORK/act.json" 'd["updated"]') == "['$A']" ]] || fail "acknowledge reply: $(cat "$WORK/act.json")"
 # Read-your-write: the secondary caught up right after the reply.
@@ -153,7 +186,10 @@ INC=$(py "$WORK/act.json" 'd["incident"]')
 [[ $(login "$URL" "$WORK/mof.jar" agency-mof vigil-demo) == 200 ]] || fail "agency login"
 act "$WORK/mof.jar" "{\"ids\":[\"$B\"],\"action\":\"reopen\"}" >/dev/null
 [[ $(py "$WORK/act.json" 'len(d["updated"])') == 0 ]] || fail "the agency changed an alert: $(cat "$WORK/act.json")"
-log "acknowledge, assign, close, escalate, incident note through the separate console: ok"
+for _ in $(seq 1 50); do grep -q "\"id\":\"$A\"" "$WORK/in-sse.txt" && break; sleep 0.1; done
+grep -q "\"id\":\"$A\"" "$WORK/in-sse.txt" || fail "the in-process console's live queue did not get the separate console's change"
+stop_pid "$SSEPID"; SSEPID=
+log "acknowledge, assign, close, escalate, incident note through the separate console: ok (in-process live queue too)"
 
 # --- in the store, with the audit trail -----------------------------------------------------
 "$CORR" query alert "$A" -c "$WORK/correlator.yaml" > "$WORK/qa.jsonl" || fail "query alert"
@@ -193,6 +229,12 @@ replay 600 300
 for _ in $(seq 1 100); do grep -q 'event: alert' "$WORK/sse.txt" && break; sleep 0.1; done
 grep -q 'event: alert' "$WORK/sse.txt" || fail "the separate console's live queue got no alert after ingest"
 log "live queue: $(grep -c 'event: alert' "$WORK/sse.txt") alert messages after the second replay"
+# A change made in the in-process console reaches the separate console's live queue.
+D=$(py "$WORK/new.json" 'd["alerts"][3]["id"]')
+[[ $(http POST "${INURL}api/v1/alerts/actions" "$WORK/in.jar" "$WORK/in-act.json" "{\"ids\":[\"$D\"],\"action\":\"note\",\"note\":\"in-process\"}") == 200 ]] \
+  || fail "in-process change: $(cat "$WORK/in-act.json")"
+for _ in $(seq 1 50); do grep -q "in-process" "$WORK/sse.txt" && break; sleep 0.1; done
+grep -q "in-process" "$WORK/sse.txt" || fail "the separate console's live queue did not get the in-process console's change"
 stop_pid "$SSEPID"; SSEPID=
 
 # --- a console whose key is not listed ---------------------------------------------------------
