@@ -364,16 +364,24 @@ core::Status FeedService::upsert(store::Store& s, store::CommitBatch& b, const s
 }
 
 std::vector<json> FeedService::refs_of(const json& object) const {
-  std::vector<json> refs;
-  for (const auto& ref : object.value("object_marking_refs", json::array())) {
-    for (Tlp t : {Tlp::kClear, Tlp::kGreen, Tlp::kAmber, Tlp::kAmberStrict, Tlp::kRed}) {
-      if (ref == stix::marking_id(t)) refs.push_back(stix::marking_definition(t));
+  // The identity is marked too (CLEAR): its marking definition comes along, each one once.
+  std::vector<json> refs, markings;
+  auto add_markings = [&](const json& o) {
+    for (const auto& ref : o.value("object_marking_refs", json::array())) {
+      for (Tlp t : {Tlp::kClear, Tlp::kGreen, Tlp::kAmber, Tlp::kAmberStrict, Tlp::kRed}) {
+        if (ref != stix::marking_id(t)) continue;
+        auto m = stix::marking_definition(t);
+        if (std::find(markings.begin(), markings.end(), m) == markings.end()) markings.push_back(std::move(m));
+      }
     }
-  }
+  };
+  add_markings(object);
   if (object.value("created_by_ref", "") == stix::soc_identity_id(config_.soc_name)) {
     refs.push_back(stix::soc_identity(config_.soc_name, kStaticCreated));
+    add_markings(refs.back());
   }
-  return refs;
+  markings.insert(markings.end(), refs.begin(), refs.end());
+  return markings;
 }
 
 core::Status FeedService::init(store::Store& s) {

@@ -412,7 +412,22 @@ TEST_CASE("feed records: date-added index lists each record once, at its latest 
 
 TEST_CASE("publication is audited per collection; the example feeds.yaml loads", "[feeds][taxii]") {
   Fixture f;
+  std::vector<Published> pub;
+  f.svc->on_published([&](const std::vector<Published>& items) { pub.insert(pub.end(), items.begin(), items.end()); });
   f.confirm({make_alert(1, "moh", "203.0.113.5", "10.1.2.3", f.now - 1000)});
+  // What is published carries what its object refers to (for the push's self-contained bundles):
+  // every marking definition and identity referenced resolves among the refs, each once.
+  REQUIRE_FALSE(pub.empty());
+  for (const auto& p : pub) {
+    std::set<std::string> ids;
+    for (const auto& r : p.refs) CHECK(ids.insert(r["id"].get<std::string>()).second);
+    std::vector<json> all = p.refs;
+    all.push_back(p.stix);
+    for (const auto& o : all) {
+      for (const auto& m : o.value("object_marking_refs", json::array())) CHECK(ids.count(m.get<std::string>()) == 1);
+    }
+    if (p.stix["type"] == "indicator") CHECK(ids.count(p.stix["created_by_ref"].get<std::string>()) == 1);
+  }
   auto log = f.st->audit().query_actor("feeds", core::Timestamp{INT64_MIN}, core::Timestamp{INT64_MAX});
   REQUIRE(log.ok());
   std::set<std::string> objects;
