@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -233,4 +236,139 @@ TEST_CASE("labels: VLAN map beats the sensor's tenant; malformed and impostor ba
   REQUIRE(alerts->size() == 1);
   CHECK((*alerts)[0].tenant == "mof");
   CHECK((*alerts)[0].intel == std::vector<std::string>{"ip:bad"});
+}
+
+namespace {
+
+// Events that do not compress much (random app-layer text), so a commit of them is large.
+std::vector<core::Event> bulky_events(uint64_t first_id, size_t n, std::mt19937_64& rng) {
+  std::vector<core::Event> out;
+  for (size_t i = 0; i < n; ++i) {
+    auto e = alert_event(first_id + i, static_cast<int64_t>(first_id + i), 2000100 + static_cast<uint32_t>(i % 7), "Misc",
+                         static_cast<uint32_t>(i % 13));
+    std::string junk;
+    for (int k = 0; k < 24; ++k) junk += std::to_string(rng());
+    e.app_json = "{\"x\":\"" + junk + "\"}";
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// The size of the store's newest write-ahead log file.
+uintmax_t wal_size(const std::filesystem::path& db) {
+  std::filesystem::path newest;
+  for (const auto& f : std::filesystem::directory_iterator(db)) {
+    if (f.path().extension() == ".log" && (newest.empty() || f.path().filename() > newest.filename())) newest = f.path();
+  }
+  return newest.empty() ? 0 : std::filesystem::file_size(newest);
+}
+
+std::vector<std::string> alert_lines(store::Store& s) {
+  store::AlertQuery all;
+  auto r = s.query_alerts(all);
+  REQUIRE(r.ok());
+  std::vector<std::string> out;
+  for (const auto& a : *r) out.push_back(core::to_json(a).dump());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: commits overlap preparation; a failed commit answers RETRY for it and the open one, reloads, "
+          "and a resend stores everything once",
+          "[correlator][pipeline][commit-failure]") {
+  TempDir d;
+  auto rules = load_rules({d.write("r.yaml", kRules)});
+  REQUIRE(rules.ok());
+  auto intel = ThreatIntel::load({}, {}, {});
+  REQUIRE(intel.ok());
+  auto config = test_config();
+  std::mt19937_64 rng(42);
+  std::vector<std::vector<core::Event>> batches;
+  for (uint64_t s = 0; s < 4; ++s) batches.push_back(bulky_events(1 + s * 400, 400, rng));
+
+  // What a clean run stores.
+  std::vector<std::string> clean;
+  {
+    auto store = store::Store::open({(d.path / "clean").string()});
+    REQUIRE(store.ok());
+    Pipeline p(**store, config, *rules, *intel);
+    REQUIRE(p.start().ok());
+    for (uint64_t s = 0; s < batches.size(); ++s) {
+      std::vector<IncomingBatch> in{incoming(s + 1, batches[s])};
+      REQUIRE(p.ingest(in)[0].status == core::AckStatus::kOk);
+    }
+    clean = alert_lines(**store);
+  }
+  REQUIRE(clean.size() > 10);
+
+  const auto db = d.path / "db";
+  {
+    auto store = store::Store::open({db.string()});
+    REQUIRE(store.ok());
+    Pipeline p(**store, config, *rules, *intel);
+    REQUIRE(p.start().ok());
+    std::vector<IncomingBatch> first{incoming(1, batches[0])};
+    REQUIRE(p.ingest(first)[0].status == core::AckStatus::kOk);
+
+    // Seq 2 goes to the commit thread; seq 3 is prepared on top of it meanwhile. A resend of
+    // seq 2 while it is in flight is not a duplicate yet (the commit may still fail).
+    auto b2 = incoming(2, batches[1]);
+    auto b3 = incoming(3, batches[2]);
+    auto b2again = incoming(2, batches[1]);
+    REQUIRE_FALSE(p.add(b2, 20).has_value());
+    REQUIRE(p.open_batches() == 1);
+    // The disk "fills up": the process may not grow files past the current WAL (EFBIG), so
+    // RocksDB's WAL write fails for real.
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit old{};
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    rlimit tight = old;
+    tight.rlim_cur = static_cast<rlim_t>(wal_size(db) + 4096);
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &tight) == 0);
+    p.start_commit();
+    CHECK(p.committing());
+    CHECK(p.open_batches() == 0);
+    REQUIRE_FALSE(p.add(b3, 30).has_value());
+    auto resend = p.add(b2again, 21);
+    REQUIRE(resend.has_value());
+    CHECK(resend->status == core::AckStatus::kRetry);
+    CHECK(p.open_batches() == 1);
+    auto done = p.take_completed(true);
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    REQUIRE(done.has_value());
+    CHECK_FALSE(done->ok);
+    REQUIRE(done->acks.size() == 2);  // the failed commit's batch and the open one built on it
+    for (const auto& [tag, ack] : done->acks) {
+      CHECK((tag == 20 || tag == 30));
+      CHECK(ack.status == core::AckStatus::kRetry);
+    }
+    CHECK(p.open_batches() == 0);
+    CHECK_FALSE(p.committing());
+    CHECK(p.counters().commit_failures == 1);
+    CHECK(p.counters().batches_stored == 1);
+    // Nothing of seq 2 or 3 is in the store: the high-water mark is still 1.
+    auto hwm = (*store)->high_water_mark("s1");
+    REQUIRE(hwm.ok());
+    CHECK(*hwm == 1);
+  }
+  // The sensor resends everything from seq 2 to a restarted correlator: stored once, the same
+  // alerts as the clean run.
+  auto store = store::Store::open({db.string()});
+  REQUIRE(store.ok());
+  {
+    Pipeline p(**store, config, *rules, *intel);
+    REQUIRE(p.start().ok());
+    std::vector<IncomingBatch> again{incoming(1, batches[0]), incoming(2, batches[1]), incoming(3, batches[2]),
+                                     incoming(4, batches[3])};
+    auto acks = p.ingest(again);
+    CHECK(acks[0].status == core::AckStatus::kDuplicate);
+    for (size_t i = 1; i < acks.size(); ++i) CHECK(acks[i].status == core::AckStatus::kOk);
+  }
+  CHECK(alert_lines(**store) == clean);
+  uint64_t events = 0;
+  auto ev = (*store)->scan_events(EventKind::kAlert, core::Timestamp{INT64_MIN}, core::Timestamp{INT64_MAX}, 100000);
+  REQUIRE(ev.ok());
+  events = ev->size();
+  CHECK(events == 1600);
 }

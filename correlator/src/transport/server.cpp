@@ -1,6 +1,7 @@
 // The correlator's ZeroMQ transport file: ROUTER + CURVE + ZAP. See vigil/correlator/server.h.
 #include "vigil/correlator/server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -157,30 +158,92 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
   auto& im = *impl_;
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now();
-  std::vector<IncomingBatch> batches;
-  std::vector<std::string> identities;
   bool woken = false;
-  while (!stop.load()) {
-    zmq_pollitem_t items[] = {{im.router, 0, ZMQ_POLLIN, 0},
-                              {im.zap->socket(), 0, ZMQ_POLLIN, 0},
+  // Identities of the batches in the open commit and the one in flight, by tag.
+  std::map<Pipeline::Tag, std::string> identities;
+  Pipeline::Tag next_tag = 0;
+  const size_t max_batches = std::max<size_t>(1, im.config->max_batches_per_commit);
+
+  auto send_ack = [&](const std::string& identity, const core::BatchAck& ack) {
+    send_frames(im.router, {identity, core::encode_ack(ack)});
+    ++im.counters.acks_sent;
+  };
+  // Acks of a finished commit (sent only now that it is durable), then publishing.
+  auto complete = [&](Pipeline::Completed& done) {
+    for (auto& [tag, ack] : done.acks) {
+      auto it = identities.find(tag);
+      if (it == identities.end()) continue;
+      send_ack(it->second, ack);
+      identities.erase(it);
+    }
+    if (!done.ok) return;
+    if (im.pub) {
+      for (const auto& a : pipeline.changed_alerts()) {
+        nlohmann::json record = core::to_json(a);
+        if (hooks.publish_filter && !hooks.publish_filter(a, record)) {
+          ++im.counters.alerts_withheld;
+          continue;
+        }
+        send_frames(im.pub, {"alert." + a.tenant, record.dump()});
+        ++im.counters.alerts_published;
+      }
+    }
+    if (hooks.on_commit && !pipeline.changed_alerts().empty()) hooks.on_commit(pipeline.changed_alerts());
+  };
+
+  for (;;) {
+    const bool stopping = stop.load();
+    // Between two commits (none in flight): the place for tick() (write() jobs, reloads,
+    // retention), subscribers and the next commit. A stop drains the open commit first.
+    if (!pipeline.committing()) {
+      if (woken || Clock::now() >= next_tick) {
+        woken = false;
+        if (hooks.tick) hooks.tick();
+        next_tick = Clock::now() + std::chrono::milliseconds(100);
+      }
+      if (pipeline.open_batches() > 0) pipeline.start_commit();
+    }
+    if (stopping) {
+      if (auto done = pipeline.take_completed(true)) {
+        complete(*done);
+        continue;  // the open commit may still hold batches
+      }
+      break;
+    }
+    // Read more only while the open commit has room: a backlog grows it to max_batches while
+    // the disk is busy, which is the group commit.
+    const bool room = pipeline.open_batches() < max_batches;
+    zmq_pollitem_t items[] = {{im.zap->socket(), 0, ZMQ_POLLIN, 0},
                               {im.monitor, 0, ZMQ_POLLIN, 0},
-                              {nullptr, hooks.wake_fd, ZMQ_POLLIN, 0}};
-    if (zmq_poll(items, hooks.wake_fd >= 0 ? 4 : 3, 100) < 0) {
+                              {nullptr, pipeline.completion_fd(), ZMQ_POLLIN, 0},
+                              {nullptr, hooks.wake_fd, ZMQ_POLLIN, 0},
+                              {im.router, 0, ZMQ_POLLIN, 0}};
+    int n = 3;
+    if (hooks.wake_fd >= 0) {
+      ++n;
+    } else {
+      items[3] = items[4];
+    }
+    const int router_item = room ? n++ : -1;
+    long timeout = 100;
+    if (!pipeline.committing()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()).count();
+      timeout = std::clamp<long>(left, 0, 100);
+    }
+    if (zmq_poll(items, n, timeout) < 0) {
       if (zmq_errno() == EINTR) continue;
       return make_error(std::string("poll: ") + zmq_strerror(zmq_errno()));
     }
     if (hooks.wake_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
-      uint64_t n = 0;
-      (void)!::read(hooks.wake_fd, &n, sizeof n);
+      uint64_t v = 0;
+      (void)!::read(hooks.wake_fd, &v, sizeof v);
       woken = true;
     }
-    if (items[1].revents & ZMQ_POLLIN) im.handle_zap();
-    if (items[2].revents & ZMQ_POLLIN) im.handle_monitor();
-    if (items[0].revents & ZMQ_POLLIN) {
-      // Drain what is waiting, up to one commit's worth, then commit once and ack them all.
-      batches.clear();
-      identities.clear();
-      while (batches.size() < im.config->max_batches_per_commit) {
+    if (items[0].revents & ZMQ_POLLIN) im.handle_zap();
+    if (items[1].revents & ZMQ_POLLIN) im.handle_monitor();
+    if (router_item >= 0 && (items[router_item].revents & ZMQ_POLLIN)) {
+      // Take what is waiting, up to one commit's worth; refusals are answered at once.
+      while (pipeline.open_batches() < max_batches) {
         std::string user;
         auto f = recv_frames(im.router, &user);
         if (f.empty()) break;
@@ -192,33 +255,17 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
           }
           continue;
         }
-        identities.push_back(std::move(f[0]));
-        batches.push_back({user, std::move(f[1])});
-      }
-      if (!batches.empty()) {
-        auto acks = pipeline.ingest(batches);
-        for (size_t i = 0; i < acks.size(); ++i) {
-          send_frames(im.router, {identities[i], core::encode_ack(acks[i])});
-          ++im.counters.acks_sent;
+        IncomingBatch b{user, std::move(f[1])};
+        const Pipeline::Tag tag = next_tag++;
+        if (auto ack = pipeline.add(b, tag)) {
+          send_ack(f[0], *ack);
+        } else {
+          identities.emplace(tag, std::move(f[0]));
         }
-        if (im.pub) {
-          for (const auto& a : pipeline.changed_alerts()) {
-            nlohmann::json record = core::to_json(a);
-            if (hooks.publish_filter && !hooks.publish_filter(a, record)) {
-              ++im.counters.alerts_withheld;
-              continue;
-            }
-            send_frames(im.pub, {"alert." + a.tenant, record.dump()});
-            ++im.counters.alerts_published;
-          }
-        }
-        if (hooks.on_commit && !pipeline.changed_alerts().empty()) hooks.on_commit(pipeline.changed_alerts());
       }
     }
-    if (woken || Clock::now() >= next_tick) {
-      woken = false;
-      if (hooks.tick) hooks.tick();
-      next_tick = Clock::now() + std::chrono::milliseconds(100);
+    if (items[2].revents & ZMQ_POLLIN) {
+      if (auto done = pipeline.take_completed()) complete(*done);
     }
   }
   return {};

@@ -3,10 +3,13 @@
 // refused, counted and logged. Each admitted connection carries its sensor id (ZAP User-Id),
 // which the pipeline checks against the batch's sensor_id.
 //
-// run() is the correlator's main loop: it drains received batches (up to max_batches_per_commit),
-// hands them to the Pipeline, sends the acks only after the pipeline's durable commit, and
-// publishes changed alerts on the optional PUB socket. All sockets live on the thread calling
-// run(); nothing here is thread-safe except the stop flag.
+// run() is the correlator's main loop: it feeds received batches into the Pipeline's open commit
+// (up to max_batches_per_commit) while the previous commit is written on the pipeline's commit
+// thread, hands the open commit over as soon as that one is durable, sends each batch's ack only
+// then, and publishes changed alerts on the optional PUB socket. tick(), subscribers and the
+// next commit run between two commits (none in flight). On stop, the open commit is finished
+// and acknowledged first. All sockets live on the thread calling run(); nothing here is
+// thread-safe except the stop flag.
 #pragma once
 
 #include <atomic>
