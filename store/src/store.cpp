@@ -11,6 +11,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include "alert_record.h"
 #include "audit_internal.h"
 #include "keys.h"
 #include "vigil/core/codec.h"
@@ -197,13 +198,11 @@ void CommitBatch::put_alert(const Alert& now, const Alert* before) {
     encode_refs(now.events, from, refs);
     rep_->put(kIdx, keys::alert_refs_key(now.id, static_cast<uint16_t>(from)), std::move(refs));
   }
-  // The record itself without its refs; "event_refs" says how many chunks hold.
-  Alert head = now;
-  head.events.clear();
-  auto j = core::to_json(head);
-  j.erase("events");
-  j["event_refs"] = now.events.size();
-  rep_->put(kAlerts, keys::alert_key(now.id), j.dump());
+  // The record itself without its refs (binary, alert_record.h); it says how many chunks hold.
+  std::string value;
+  value.reserve(256);
+  encode_alert_record(now, now.events.size(), value);
+  rep_->put(kAlerts, keys::alert_key(now.id), std::move(value));
   rep_->alert_ids.push_back(now.id);
   ++rep_->alerts;
 }
@@ -266,16 +265,30 @@ struct Store::Impl {
 
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
 
-  // An alert from its stored value: JSON, with its event refs in 'R' chunks when the value says
-  // "event_refs" (older records carry them inline).
-  Result<Alert> decode_alert(const RecordId& id, std::string_view value) const {
-    auto j = nlohmann::json::parse(value, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return make_error("corrupt alert record " + id.to_string(), "store");
-    auto a = core::alert_from_json(j);
-    if (!a) return a.error();
-    auto n = j.find("event_refs");
-    if (n == j.end() || !n->is_number_unsigned()) return a;
-    const size_t want = n->get<size_t>();
+  // An alert from its stored value (binary format 1, or the older JSON form), with its event
+  // refs from the 'R' chunks (the oldest JSON records carry them inline).
+  // `inline_refs` (optional) says the record is the oldest JSON form, refs inline, none in chunks.
+  Result<Alert> decode_alert(const RecordId& id, std::string_view value, bool* inline_refs = nullptr) const {
+    Result<Alert> a = Alert{};
+    size_t want = 0;
+    if (!value.empty() && static_cast<uint8_t>(value[0]) == kAlertRecordV1) {
+      uint64_t refs = 0;
+      if (!decode_alert_record(value, *a, refs)) return make_error("corrupt alert record " + id.to_string(), "store");
+      a->id = id;
+      want = static_cast<size_t>(std::min<uint64_t>(refs, core::kMaxEventRefs));
+    } else {
+      // The JSON form of stores written before format 1.
+      auto j = nlohmann::json::parse(value, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return make_error("corrupt alert record " + id.to_string(), "store");
+      a = core::alert_from_json(j);
+      if (!a) return a.error();
+      auto n = j.find("event_refs");
+      if (n == j.end() || !n->is_number_unsigned()) {  // refs inline
+        if (inline_refs) *inline_refs = true;
+        return a;
+      }
+      want = n->get<size_t>();
+    }
     a->events.clear();
     if (want == 0) return a;
     a->events.reserve(want);
@@ -310,8 +323,19 @@ struct Store::Impl {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (it->key().size() != 16) continue;
       auto id = RecordId::from_bytes(reinterpret_cast<const uint8_t*>(it->key().data()));
-      auto a = decode_alert(id, std::string_view(it->value().data(), it->value().size()));
+      bool inline_refs = false;
+      auto a = decode_alert(id, std::string_view(it->value().data(), it->value().size()), &inline_refs);
       if (!a) return a.error();
+      if (inline_refs && !a->events.empty()) {
+        // The oldest JSON form keeps its refs inline: move them to chunk 0 and rewrite the record
+        // in format 1, or the next update (which appends a chunk after the refs it read) would
+        // leave a gap at 0 and the alert would read back without refs.
+        std::string refs, rec;
+        encode_refs(a->events, 0, refs);
+        encode_alert_record(*a, a->events.size(), rec);
+        (void)wb.Put(cf(kIdx), keys::alert_refs_key(id, 0), refs);
+        (void)wb.Put(cf(kAlerts), it->key(), rec);
+      }
       std::string k = keys::index_prefix_tenant_status(a->tenant, a->status);
       keys::put_id(k, id);
       (void)wb.Put(cf(kIdx), k, {});

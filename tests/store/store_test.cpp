@@ -356,3 +356,158 @@ TEST_CASE("retention deletes old records by range; checkpoint opens", "[store]")
   REQUIRE(copy.ok());
   CHECK((*copy)->query_alerts(AlertQuery{})->size() == 50);
 }
+
+namespace {
+
+// Every field set to something other than its default, an IPv6 flow, notes, labels and refs.
+Alert full_alert(int64_t t, uint64_t h) {
+  Alert a = make_alert(t, h, "mof", 0, 2010935, 1);
+  a.flow.src_ip = *IpAddress::parse("2001:db8::7");
+  a.flow.dst_ip = *IpAddress::parse("2001:db8::1:2");
+  a.flow.src_port = 51234;
+  a.flow.dst_port = 443;
+  a.flow.proto = 6;
+  a.rule_type = "event_count";
+  a.group = "10.0.0.1|tls";
+  a.rev = 7;
+  a.category = "Attempted Information Leak";
+  a.community_id = "1:LQU9qZlK+B5F3KDmev6m5PMibrg=";
+  a.last_seen.usec = t + 5'000'000;
+  a.count = 123456789012ull;
+  a.events = {{{t}, EventKind::kAlert, "s1", 1}, {{t + 1}, EventKind::kTls, "s2", 2}, {{t + 2}, EventKind::kAlert, "s1", 3}};
+  a.intel = {"ip:bad-ips", "domain:bad.example"};
+  a.labels.sys_level = 4;
+  a.labels.importance = "important";
+  a.labels.pii = "sensitive";
+  a.labels.secrecy = "suspected-state-secret";
+  a.labels.tlp = "amber+strict";
+  a.labels.tags = {"pii-bulk", "cccd"};
+  a.level = "top-secret";
+  a.level_reasons = {"secrecy stamp", "asset level 4 -> secret"};
+  a.status = AlertStatus::kClosed;
+  a.verdict = "true-positive";
+  a.assignee = "analyst7";
+  a.notes = {{{t + 10}, "analyst7", "Tiếng Việt: đã xác minh"}, {{t + 11}, "lead1", std::string("nul\0inside", 10)}};
+  a.incident = "00000000000000010000000000000002";
+  a.updated.usec = t + 20;
+  a.acknowledged.usec = t + 12;
+  a.closed.usec = t + 19;
+  return a;
+}
+
+struct RawDb {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> h;  // default, events, alerts, incidents, idx, audit, meta
+  explicit RawDb(const std::filesystem::path& p) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : {"default", "events", "alerts", "incidents", "idx", "audit", "meta"}) {
+      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), p.string(), cfs, &h, &raw).ok());
+    db.reset(raw);
+  }
+  ~RawDb() {
+    for (auto* x : h) (void)db->DestroyColumnFamilyHandle(x);
+    (void)db->Close();
+  }
+  static std::string key(const core::RecordId& id) {
+    auto b = id.bytes();
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("alert records: binary format 1 keeps every field; older JSON records still decode; corrupt ones are errors",
+          "[store][alert-record]") {
+  TempDir dir;
+  const Alert a = full_alert(1'767'225'600'000'000, 11);
+  Alert b = full_alert(1'767'225'601'000'000, 12);  // written below in the old JSON form
+  b.status = AlertStatus::kNew;
+  b.verdict.clear();
+  b.closed = {};
+  const auto c_id = core::RecordId{1'767'225'602'000'000, 13};
+  {
+    auto s = Store::open({dir.path.string()});
+    REQUIRE(s.ok());
+    CommitBatch cb;
+    cb.put_alert(a, nullptr);
+    REQUIRE((*s)->commit(cb).ok());
+    auto got = (*s)->get_alert(a.id);
+    REQUIRE(got.ok());
+    REQUIRE(got->has_value());
+    CHECK(**got == a);
+    // The audit hash is of the canonical JSON of the decoded alert: the same as of the original.
+    CHECK(audit::record_hash(**got) == audit::record_hash(a));
+  }
+  {
+    RawDb raw(dir.path);
+    std::string v;
+    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.h[2], RawDb::key(a.id), &v).ok());
+    REQUIRE(!v.empty());
+    CHECK(static_cast<uint8_t>(v[0]) == 0x01);                        // the format byte
+    CHECK(v.size() < core::to_json(a).dump().size() / 2);            // well under the JSON size
+    // An alert as the oldest stores held it: JSON with its refs inline (and the layout then had
+    // no index version, so the next writable open upgrades it).
+    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.h[2], RawDb::key(b.id), core::to_json(b).dump()).ok());
+    REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), raw.h[6], "store/index_version").ok());
+  }
+  {
+    auto s = Store::open({dir.path.string()});  // upgrades: b's refs go to a chunk, b to format 1
+    REQUIRE(s.ok());
+  }
+  {
+    RawDb raw(dir.path);
+    std::string v;
+    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.h[2], RawDb::key(b.id), &v).ok());
+    CHECK(static_cast<uint8_t>(v[0]) == 0x01);
+    // A JSON record in the later form (refs in chunks, "event_refs" = how many): left as it is.
+    Alert j = b;
+    j.id = {1'767'225'603'000'000, 14};
+    j.events.clear();
+    auto jj = core::to_json(j);
+    jj.erase("events");
+    jj["event_refs"] = 0;
+    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.h[2], RawDb::key(j.id), jj.dump()).ok());
+    // A truncated binary record.
+    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.h[2], RawDb::key(a.id), &v).ok());
+    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.h[2], RawDb::key(c_id), v.substr(0, v.size() / 2)).ok());
+  }
+  auto s = Store::open({dir.path.string()});
+  REQUIRE(s.ok());
+  auto later = (*s)->get_alert({1'767'225'603'000'000, 14});
+  REQUIRE((later.ok() && later->has_value()));
+  CHECK((*later)->signature == b.signature);
+  CHECK((*later)->events.empty());
+  auto old = (*s)->get_alert(b.id);
+  REQUIRE(old.ok());
+  REQUIRE(old->has_value());
+  CHECK(**old == b);
+  auto bad = (*s)->get_alert(c_id);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().to_string().find(c_id.to_string()) != std::string::npos);
+  // A time-range query (the alerts family itself; the raw puts wrote no index entries) skips
+  // the corrupt one and returns both good ones, whatever their form.
+  AlertQuery q;
+  auto all = (*s)->query_alerts(q);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 3);
+  CHECK((*all)[0] == a);
+  CHECK((*all)[1] == b);
+  // Changing the old-form alert: the audit's before hash is of the alert as it was, and the
+  // record is rewritten in format 1 with the change.
+  AuditEntry e;
+  e.actor = "analyst7";
+  e.action = "alert.status";
+  REQUIRE((*s)->update_alert(b.id, [](Alert& x) { x.status = AlertStatus::kAcknowledged; }, {e}).ok());
+  auto entries = (*s)->audit().query_object(b.id.to_string());
+  REQUIRE(entries.ok());
+  REQUIRE(entries->size() == 1);
+  CHECK(entries->front().before_hash == audit::record_hash(b));
+  auto now = (*s)->get_alert(b.id);
+  REQUIRE((now.ok() && now->has_value()));
+  CHECK((*now)->status == AlertStatus::kAcknowledged);
+  CHECK((*now)->events == b.events);
+  CHECK(entries->front().after_hash == audit::record_hash(**now));
+}

@@ -1,7 +1,8 @@
 // The alert store (DESIGN §7): RocksDB with column families
 //
 //   events     kind(1) | time(8, BE) | fnv64(sensor)(8) | event id(8)     -> tenant + event
-//   alerts     alert id(16) = first_seen(8, BE) | hash(8)                  -> alert JSON
+//   alerts     alert id(16) = first_seen(8, BE) | hash(8)                  -> alert record (binary,
+//              format byte 0x01; older stores' JSON still decodes), event refs in idx 'R' chunks
 //   incidents  incident id(16) | 0x00                                      -> incident JSON
 //              incident id(16) | 0x01 | seq(8)                             -> history entry JSON
 //   idx        tag(1) | field | alert id(16)                               -> ""  (secondary indexes:
