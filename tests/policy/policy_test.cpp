@@ -396,12 +396,14 @@ TEST_CASE("passwords and API tokens", "[policy][password]") {
 TEST_CASE("the demo policy in deploy/config loads and its analyst's password is vigil-demo", "[policy][demo]") {
   auto p = Policy::load(VIGIL_SOURCE_DIR "/deploy/config/policy.yaml");
   REQUIRE(p.ok());
-  for (const char* name : {"analyst", "lead", "auditor", "agency-mof", "admin"}) {
+  for (const char* name : {"analyst", "lead", "director", "auditor", "agency-mof", "admin"}) {
     const User* u = (*p)->find_user(name);
     REQUIRE(u != nullptr);
     CHECK(verify_password(u->password_hash, "vigil-demo"));
   }
   CHECK((*p)->find_user("agency-mof")->role == Role::kAgency);
+  // Only the SOC director is cleared for the demo's top-secret (state-secret) alert.
+  for (const auto& u : (*p)->users()) CHECK((u.clearance == Level::kTopSecret) == (u.name == "director"));
   // The demo capture's agency (deploy/sample) is the Ministry of Finance.
   CHECK((*p)->tenant_for(ip("10.20.10.10"), 0, 0) == "bo-tai-chinh");
   CHECK((*p)->tenant_for(ip("10.10.1.1"), 0, 0) == "tinh-hanoi");

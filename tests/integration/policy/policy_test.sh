@@ -43,11 +43,11 @@ policy: policy.yaml
 rules: []
 YAML
 "$correlator" check -c correlator.yaml > ccheck.out 2>&1 || fail "vigil-correlator check: $(cat ccheck.out)"
-grep -q "policy.yaml: OK (3 tenants, 5 assets, 5 users)" ccheck.out || fail "check does not validate the policy: $(cat ccheck.out)"
+grep -q "policy.yaml: OK (3 tenants, 5 assets, 6 users)" ccheck.out || fail "check does not validate the policy: $(cat ccheck.out)"
 "$correlator" -c correlator.yaml >correlator.log 2>&1 &
 cpid=$!
 for _ in $(seq 100); do grep -q "listening" correlator.log && break; sleep 0.1; done
-grep -q "policy.load .*policy.yaml: 3 tenants, 5 assets, 5 users" correlator.log || fail "policy load not logged: $(cat correlator.log)"
+grep -q "policy.load .*policy.yaml: 3 tenants, 5 assets, 6 users" correlator.log || fail "policy load not logged: $(cat correlator.log)"
 
 "$sensor" -r sample.pcap -S "$rules" -l out --workers 1 --correlator "tcp://127.0.0.1:$port" \
   --set correlator.sensor-id=sensor-a --set correlator.key-file=keys/sensor-a.key \
