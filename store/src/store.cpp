@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
@@ -47,8 +50,8 @@ class IndexRetentionFilter : public rocksdb::CompactionFilter {
   const std::atomic<int64_t>* cutoff_;
 };
 
-std::string encode_stored_event(const StoredEvent& e) {
-  std::string out;
+// Appends the stored form of an event: tenant, intel, then the event as a one-event wire batch.
+void encode_stored_event_into(const StoredEvent& e, std::string& out) {
   auto put_str = [&out](const std::string& s) {
     uint16_t n = static_cast<uint16_t>(std::min<size_t>(s.size(), 65535));
     out += static_cast<char>(n >> 8);
@@ -58,12 +61,13 @@ std::string encode_stored_event(const StoredEvent& e) {
   put_str(e.tenant);
   out += static_cast<char>(std::min<size_t>(e.intel.size(), 255));
   for (size_t i = 0; i < e.intel.size() && i < 255; ++i) put_str(e.intel[i]);
-  core::EventBatch one;
+  // Reused per thread: assigning into it reuses its strings' capacity instead of allocating.
+  thread_local core::EventBatch one;
   one.sensor_id = e.sensor;
   one.seq = 1;
-  one.events.push_back(e.event);
+  one.events.resize(1);
+  one.events[0] = e.event;
   (void)core::encode_batch_into(one, out);  // one event is far below the size limit
-  return out;
 }
 
 // Event refs: time(8) kind(1) sensor-length(1) sensor id(8) each.
@@ -130,30 +134,85 @@ std::optional<StoredEvent> decode_stored_event(std::string_view v) {
 
 struct CommitBatch::Rep {
   enum Op : uint8_t { kPut, kDelete, kDeleteRange };  // kDeleteRange: value is the end key
-  struct Entry {
-    Op op;
-    Cf cf;
-    std::string key;
-    std::string value;
-  };
-  std::vector<Entry> entries;
+  // The entries back to back in one buffer (op(1) cf(1) key-length(4) key value-length(4) value),
+  // so a commit of thousands of keys costs no allocation per key once the buffer has grown.
+  std::string buf;
+  size_t n = 0;
   size_t bytes = 0;
   uint64_t events = 0;
   uint64_t alerts = 0;
   std::vector<RecordId> alert_ids;
   std::vector<AuditEntry> audit;
 
-  void put(Cf cf, std::string key, std::string value) {
+  void len(size_t v) {
+    auto u = static_cast<uint32_t>(v);
+    char b[4];
+    std::memcpy(b, &u, 4);
+    buf.append(b, 4);
+  }
+  void head(Op op, Cf cf, std::string_view key) {
+    buf += static_cast<char>(op);
+    buf += static_cast<char>(cf);
+    len(key.size());
+    buf.append(key);
+    ++n;
+  }
+  void put(Cf cf, std::string_view key, std::string_view value) {
     bytes += key.size() + value.size();
-    entries.push_back({kPut, cf, std::move(key), std::move(value)});
+    head(kPut, cf, key);
+    len(value.size());
+    buf.append(value);
   }
-  void del(Cf cf, std::string key) {
+  // A put whose value `fill` appends to buf.
+  template <typename F>
+  void put_with(Cf cf, std::string_view key, F&& fill) {
+    head(kPut, cf, key);
+    const size_t at = buf.size();
+    len(0);
+    fill(buf);
+    const size_t vlen = buf.size() - at - 4;
+    auto u = static_cast<uint32_t>(vlen);
+    std::memcpy(buf.data() + at, &u, 4);
+    bytes += key.size() + vlen;
+  }
+  void del(Cf cf, std::string_view key) {
     bytes += key.size();
-    entries.push_back({kDelete, cf, std::move(key), {}});
+    head(kDelete, cf, key);
+    len(0);
   }
-  void del_range(Cf cf, std::string begin, std::string end) {
+  void del_range(Cf cf, std::string_view begin, std::string_view end) {
     bytes += begin.size() + end.size();
-    entries.push_back({kDeleteRange, cf, std::move(begin), std::move(end)});
+    head(kDeleteRange, cf, begin);
+    len(end.size());
+    buf.append(end);
+  }
+  // Calls fn(op, cf, key, value) for each entry in order.
+  template <typename F>
+  bool each(F&& fn) const {
+    size_t at = 0;
+    auto get_len = [&](size_t& v) {
+      if (at + 4 > buf.size()) return false;
+      uint32_t u = 0;
+      std::memcpy(&u, buf.data() + at, 4);
+      at += 4;
+      v = u;
+      return at + v <= buf.size();
+    };
+    while (at < buf.size()) {
+      if (at + 2 > buf.size()) return false;
+      auto op = static_cast<Op>(buf[at]);
+      auto cf = static_cast<Cf>(buf[at + 1]);
+      at += 2;
+      size_t kl = 0, vl = 0;
+      if (!get_len(kl)) return false;
+      std::string_view key(buf.data() + at, kl);
+      at += kl;
+      if (!get_len(vl)) return false;
+      std::string_view value(buf.data() + at, vl);
+      at += vl;
+      if (!fn(op, cf, key, value)) return false;
+    }
+    return true;
   }
 };
 
@@ -169,9 +228,9 @@ void CommitBatch::put_event(const StoredEvent& e) {
                           kind == core::EventKind::kDns || kind == core::EventKind::kTls)) {
     std::string ik = keys::flow_index_prefix(e.sensor, e.event.flow_id);
     keys::put_id(ik, RecordId{e.event.time.usec, core::fnv1a64(key)});
-    rep_->put(kIdx, std::move(ik), key);
+    rep_->put(kIdx, ik, key);
   }
-  rep_->put(kEvents, std::move(key), encode_stored_event(e));
+  rep_->put_with(kEvents, key, [&e](std::string& out) { encode_stored_event_into(e, out); });
   ++rep_->events;
 }
 
@@ -194,15 +253,11 @@ void CommitBatch::put_alert(const Alert& now, const Alert* before) {
     from = before->events.size();
   }
   if (from < now.events.size()) {
-    std::string refs;
-    encode_refs(now.events, from, refs);
-    rep_->put(kIdx, keys::alert_refs_key(now.id, static_cast<uint16_t>(from)), std::move(refs));
+    rep_->put_with(kIdx, keys::alert_refs_key(now.id, static_cast<uint16_t>(from)),
+                   [&now, from](std::string& out) { encode_refs(now.events, from, out); });
   }
   // The record itself without its refs (binary, alert_record.h); it says how many chunks hold.
-  std::string value;
-  value.reserve(256);
-  encode_alert_record(now, now.events.size(), value);
-  rep_->put(kAlerts, keys::alert_key(now.id), std::move(value));
+  rep_->put_with(kAlerts, keys::alert_key(now.id), [&now](std::string& out) { encode_alert_record(now, now.events.size(), out); });
   rep_->alert_ids.push_back(now.id);
   ++rep_->alerts;
 }
@@ -229,12 +284,13 @@ void CommitBatch::delete_state(const std::string& key) { rep_->del(kMeta, "state
 void CommitBatch::put_meta(const std::string& key, const std::string& value) { rep_->put(kMeta, "x/" + key, value); }
 void CommitBatch::delete_meta(const std::string& key) { rep_->del(kMeta, "x/" + key); }
 void CommitBatch::append_audit(AuditEntry e) { rep_->audit.push_back(std::move(e)); }
-size_t CommitBatch::count() const { return rep_->entries.size() + rep_->audit.size(); }
+size_t CommitBatch::count() const { return rep_->n + rep_->audit.size(); }
 size_t CommitBatch::byte_size() const { return rep_->bytes; }
 const std::vector<RecordId>& CommitBatch::alert_ids() const { return rep_->alert_ids; }
 void CommitBatch::clear() {
   rep_->alert_ids.clear();
-  rep_->entries.clear();
+  rep_->buf.clear();
+  rep_->n = 0;
   rep_->audit.clear();
   rep_->bytes = 0;
   rep_->events = 0;
@@ -252,6 +308,8 @@ struct Store::Impl {
   std::unique_ptr<AuditLog> audit;
   std::atomic<uint64_t> commits{0}, commit_failures{0}, events_written{0}, alerts_written{0};
   std::function<void(const CommitBatch&)> commit_observer;
+  std::mutex wb_mu;  // guards wb_cache
+  rocksdb::WriteBatch wb_cache;
   std::shared_ptr<spdlog::logger> log = core::logger("store");
 
   ~Impl() {
@@ -442,13 +500,31 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
 
 Status Store::commit(CommitBatch& batch) {
   auto& im = *impl_;
-  rocksdb::WriteBatch wb(batch.rep_->bytes + batch.rep_->entries.size() * 16 + 64);
-  for (const auto& e : batch.rep_->entries) {
-    rocksdb::Status s = e.op == CommitBatch::Rep::kPut      ? wb.Put(im.cf(e.cf), e.key, e.value)
-                        : e.op == CommitBatch::Rep::kDelete ? wb.Delete(im.cf(e.cf), e.key)
-                                                            : wb.DeleteRange(im.cf(e.cf), e.key, e.value);
-    if (!s.ok()) return rocks_error(s, "write batch");
-  }
+  // The RocksDB batch is a buffer of the commit's size: reuse one across commits (its memory is
+  // already faulted in, which is a measurable share of a large commit on this VM); a concurrent
+  // caller, should there be one, builds its own.
+  std::unique_lock<std::mutex> reuse(im.wb_mu, std::try_to_lock);
+  std::optional<rocksdb::WriteBatch> local;
+  if (!reuse.owns_lock()) local.emplace(batch.rep_->bytes + batch.rep_->n * 16 + 64);
+  rocksdb::WriteBatch& wb = local ? *local : im.wb_cache;
+  wb.Clear();
+  struct Trim {  // do not keep the memory of an exceptionally large commit
+    rocksdb::WriteBatch& wb;
+    ~Trim() {
+      if (wb.GetDataSize() > (64u << 20)) wb = rocksdb::WriteBatch();
+    }
+  } trim{wb};
+  rocksdb::Status ws;
+  const bool parsed = batch.rep_->each([&](CommitBatch::Rep::Op op, Cf c, std::string_view key, std::string_view value) {
+    const rocksdb::Slice k(key.data(), key.size()), v(value.data(), value.size());
+    ws = op == CommitBatch::Rep::kPut      ? wb.Put(im.cf(c), k, v)
+         : op == CommitBatch::Rep::kDelete ? wb.Delete(im.cf(c), k)
+                                           : wb.DeleteRange(im.cf(c), k, v);
+    return ws.ok();
+  });
+  if (!ws.ok()) return rocks_error(ws, "write batch");
+  if (!parsed) return make_error("commit: malformed batch buffer", "store");
+
   // Audit entries: seqs are assigned and the tree extended under the log's append lock, held
   // until the write is durable, so seqs follow commit order with no gaps.
   std::unique_lock<std::mutex> audit_lock;
