@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "vigil/core/codec.h"
 #include "vigil/core/log.h"
@@ -34,6 +35,7 @@ void Pipeline::Commit::reset() {
   changed.clear();
   events = 0;
   bytes = 0;
+  flushes = 0;
   result = {};
   usec = 0;
 }
@@ -162,14 +164,43 @@ std::optional<BatchAck> Pipeline::add(IncomingBatch& in, Tag tag) {
   open_.seqs.push_back(b->seq);
   open_.sensors.push_back(b->sensor_id);
   expected_[b->sensor_id] = b->seq;
+  prepared_ = false;
   return std::nullopt;
+}
+
+void Pipeline::prepare() {
+  if (open_.tags.empty() || prepared_) return;
+  auto clock = Clock::now();
+  engine_.flush_into(open_.batch, &open_.changed);
+  ++open_.flushes;
+  prepared_ = true;
+  counters_.usec_flush += usec_since(clock);
 }
 
 void Pipeline::start_commit() {
   if (in_flight_ || open_.tags.empty()) return;
   auto clock = Clock::now();
-  engine_.flush_into(open_.batch, &open_.changed);
-  counters_.usec_flush += usec_since(clock);
+  if (!prepared_) {
+    engine_.flush_into(open_.batch, &open_.changed);
+    ++open_.flushes;
+  }
+  if (open_.flushes > 1) {
+    // An alert flushed by prepare() and again later is announced once, as last written.
+    std::map<core::RecordId, size_t> last;
+    for (size_t i = 0; i < open_.changed.size(); ++i) last[open_.changed[i].id] = i;
+    if (last.size() != open_.changed.size()) {
+      std::vector<core::Alert> once;
+      once.reserve(last.size());
+      for (size_t i = 0; i < open_.changed.size(); ++i) {
+        if (last[open_.changed[i].id] == i) once.push_back(std::move(open_.changed[i]));
+      }
+      open_.changed = std::move(once);
+    }
+  }
+  prepared_ = false;
+  const uint64_t us = usec_since(clock);
+  counters_.usec_flush += us;
+  counters_.usec_flush_critical += us;
   open_.bytes = open_.batch.byte_size();
   std::unique_ptr<Commit> c = spare_ ? std::move(spare_) : std::make_unique<Commit>();
   c->reset();
@@ -218,6 +249,7 @@ std::optional<Pipeline::Completed> Pipeline::take_completed(bool wait) {
     auto more = retry_all(open_, "store unavailable");
     out.acks.insert(out.acks.end(), more.begin(), more.end());
     open_.reset();
+    prepared_ = false;
     changed_.clear();
     hwm_.clear();
     expected_.clear();

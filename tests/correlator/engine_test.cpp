@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "vigil/core/codec.h"
 #include "vigil/correlator/config.h"
@@ -371,4 +372,58 @@ TEST_CASE("pipeline: commits overlap preparation; a failed commit answers RETRY 
   REQUIRE(ev.ok());
   events = ev->size();
   CHECK(events == 1600);
+}
+
+TEST_CASE("pipeline: prepare() encodes the open commit early; alerts changed again are written and announced once "
+          "as last changed",
+          "[correlator][pipeline]") {
+  TempDir d;
+  auto rules = load_rules({d.write("r.yaml", kRules)});
+  REQUIRE(rules.ok());
+  auto intel = ThreatIntel::load({}, {}, {});
+  REQUIRE(intel.ok());
+  auto config = test_config();
+  std::mt19937_64 rng(7);
+  std::vector<std::vector<core::Event>> batches;
+  for (uint64_t s = 0; s < 3; ++s) batches.push_back(bulky_events(1 + s * 100, 100, rng));
+
+  std::vector<std::string> clean;
+  {
+    auto store = store::Store::open({(d.path / "clean").string()});
+    REQUIRE(store.ok());
+    Pipeline p(**store, config, *rules, *intel);
+    REQUIRE(p.start().ok());
+    std::vector<IncomingBatch> in{incoming(1, batches[0]), incoming(2, batches[1]), incoming(3, batches[2])};
+    for (const auto& a : p.ingest(in)) REQUIRE(a.status == core::AckStatus::kOk);
+    clean = alert_lines(**store);
+  }
+  auto store = store::Store::open({(d.path / "db").string()});
+  REQUIRE(store.ok());
+  Pipeline p(**store, config, *rules, *intel);
+  REQUIRE(p.start().ok());
+  auto b1 = incoming(1, batches[0]);
+  auto b2 = incoming(2, batches[1]);
+  auto b3 = incoming(3, batches[2]);
+  REQUIRE_FALSE(p.add(b1, 1).has_value());
+  CHECK_FALSE(p.prepared());
+  p.prepare();
+  CHECK(p.prepared());
+  REQUIRE_FALSE(p.add(b2, 2).has_value());  // the same alerts again
+  CHECK_FALSE(p.prepared());
+  p.prepare();
+  REQUIRE_FALSE(p.add(b3, 3).has_value());
+  p.start_commit();
+  auto done = p.take_completed(true);
+  REQUIRE(done.has_value());
+  REQUIRE(done->ok);
+  CHECK(done->acks.size() == 3);
+  std::set<core::RecordId> ids;
+  for (const auto& a : p.changed_alerts()) CHECK(ids.insert(a.id).second);  // each once
+  for (const auto& a : p.changed_alerts()) {
+    auto stored = (*store)->get_alert(a.id);
+    REQUIRE((stored.ok() && stored->has_value()));
+    CHECK(**stored == a);  // announced as last written
+  }
+  CHECK(alert_lines(**store) == clean);
+  CHECK(p.counters().commits == 1);
 }

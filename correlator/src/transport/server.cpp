@@ -226,13 +226,23 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
     }
     const int router_item = room ? n++ : -1;
     long timeout = 100;
-    if (!pipeline.committing()) {
+    // While the disk is busy and nothing else waits, encode the open commit's alerts now rather
+    // than after the commit in flight is durable (when the commit thread would wait for it).
+    const bool idle_work = pipeline.committing() && !pipeline.prepared();
+    if (idle_work) {
+      timeout = 0;
+    } else if (!pipeline.committing()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()).count();
       timeout = std::clamp<long>(left, 0, 100);
     }
-    if (zmq_poll(items, n, timeout) < 0) {
+    const int ready = zmq_poll(items, n, timeout);
+    if (ready < 0) {
       if (zmq_errno() == EINTR) continue;
       return make_error(std::string("poll: ") + zmq_strerror(zmq_errno()));
+    }
+    if (ready == 0 && idle_work) {
+      pipeline.prepare();
+      continue;
     }
     if (hooks.wake_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
       uint64_t v = 0;

@@ -58,7 +58,8 @@ struct IngestCounters {
   // Where the time goes (microseconds, summed). Pipeline thread: decode, correlate, flush.
   uint64_t usec_decode = 0;     // wire decode and checks
   uint64_t usec_correlate = 0;  // label, enrich, correlate, event encoding
-  uint64_t usec_flush = 0;      // alert/state encoding into the commit
+  uint64_t usec_flush = 0;      // alert/state encoding into the commit (part of it in prepare())
+  uint64_t usec_flush_critical = 0;  // the part in start_commit(), while the commit thread waits
   uint64_t usec_commit = 0;     // commit thread: RocksDB write + WAL fsync
   uint64_t usec_commit_max = 0;  // the slowest single commit
 };
@@ -90,6 +91,12 @@ class Pipeline {
   [[nodiscard]] size_t open_batches() const { return open_.tags.size(); }
   // True while a commit is being written (its completion not yet taken).
   [[nodiscard]] bool committing() const { return in_flight_ != nullptr; }
+  // Encodes the engine's changed alerts and state into the open commit now, while the commit
+  // in flight is written (call it when there is nothing else to do), so that start_commit() has
+  // little left to encode. An alert changed again before start_commit() is written again.
+  void prepare();
+  // True when the open commit holds everything the engine changed (nothing added since).
+  [[nodiscard]] bool prepared() const { return open_.tags.empty() || prepared_; }
   // Hands the open commit (with the engine's changed alerts and state) to the commit thread.
   // Requires !committing() and open_batches() > 0.
   void start_commit();
@@ -127,6 +134,7 @@ class Pipeline {
     std::vector<core::Alert> changed;                    // alerts it writes
     uint64_t events = 0;
     size_t bytes = 0;
+    int flushes = 0;  // engine flushes into it (prepare + start_commit)
     core::Status result;
     uint64_t usec = 0;
     void reset();
@@ -144,6 +152,7 @@ class Pipeline {
   std::unique_ptr<Commit> in_flight_;                    // handed to the commit thread
   Commit open_;                                          // being filled
   std::unique_ptr<Commit> spare_;                        // reused allocations
+  bool prepared_ = false;                                // open_ flushed, nothing added since
   std::vector<core::Alert> changed_;
   IngestCounters counters_;
   std::shared_ptr<spdlog::logger> log_;
