@@ -101,16 +101,18 @@ int main(int argc, char** argv) {
     auto c = console::ControlClient::connect(co);
     if (!c) return fail(c.error().to_string());
     client = std::move(*c);
+    // The secondary catches up on the follower's thread, at most every 200 ms while the console
+    // is read, and when the correlator pushes ids (reads never wait for it).
     follower = std::make_unique<console::StoreFollower>(*store, std::chrono::milliseconds(200));
     auto* cl = client.get();
     auto* fo = follower.get();
     // A change goes to the correlator; then the secondary catches up so the analyst sees it.
     backend.request = [cl, fo](const console::Request& r) {
       auto reply = cl->call(r);
-      fo->refresh(true);
+      fo->refresh();
       return reply;
     };
-    backend.refresh = [fo] { fo->refresh(false); };
+    backend.reading = [fo] { fo->note_read(); };
   } else {
     if (!config->feeds_file.empty()) {
       // The feeds write (audit entries, feed records, uploads): only the standalone mode serves them.
@@ -125,19 +127,12 @@ int main(int argc, char** argv) {
   auto con = console::Console::create(*config, backend);
   if (!con) return fail(con.error().to_string());
   if (client) {
-    // The live queue: the correlator pushes the ids of the alerts it wrote; read them back here
-    // (after catching up) and hand them to the browsers' queues like the in-process console.
+    // The live queue: the correlator pushes the ids of the alerts it wrote; the follower catches
+    // up, reads them back and hands them to the browsers' queues like the in-process console.
     auto* cons = con->get();
     auto* fo = follower.get();
-    client->on_push([cons, fo, store](const std::vector<core::RecordId>& ids) {
-      fo->refresh(true);
-      std::vector<core::Alert> alerts;
-      for (const auto& id : ids) {
-        auto a = store->get_alert(id);
-        if (a && a->has_value()) alerts.push_back(std::move(**a));
-      }
-      if (!alerts.empty()) cons->on_alerts(alerts);
-    });
+    fo->start([cons](const std::vector<core::Alert>& alerts) { cons->on_alerts(alerts); });
+    client->on_push([fo](const std::vector<core::RecordId>& ids) { fo->queue(ids); });
   }
   if (auto s = (*con)->start(); !s) return fail(s.error().to_string());
   std::signal(SIGINT, on_signal);
@@ -155,8 +150,12 @@ int main(int argc, char** argv) {
     core::logger("console")->info("control: {} requests, {} answered 503 (correlator unavailable; {} timeouts), {} pushes",
                                   n.requests, n.unavailable, n.timeouts, n.pushes);
     client->on_push(nullptr);
+    auto f = follower->stats();
+    core::logger("console")->info("store: {} catch-ups ({} failed), mean {} us, max {} us", f.catch_ups, f.failures,
+                                  f.catch_ups ? f.total_usec / f.catch_ups : 0, f.max_usec);
   }
   client.reset();
+  follower.reset();
   con->reset();
   st->reset();
   if (!temp_secondary.empty()) {

@@ -309,8 +309,8 @@ struct Console::Impl {
 
   // ---- changes: every one is a Request run by execute() (request.h) ---------------------
   // Standalone: through backend.write with this console's policy. Separate: over the control
-  // socket (backend.request); the correlator re-decides with its policy. After a change the
-  // secondary store catches up (refresh) so the analyst sees it at once.
+  // socket (backend.request); the correlator re-decides with its policy (and the secondary store
+  // catches up before the reply is used, so the analyst sees the change at once).
   Reply run(const Request& r) {
     if (backend.request) return backend.request(r);
     auto pol = policy->get();
@@ -870,7 +870,7 @@ struct Console::Impl {
   template <typename Fn>
   httplib::Server::Handler authed(bool changes_state, Fn fn) {
     return [this, changes_state, fn](const httplib::Request& req, httplib::Response& res) {
-      if (backend.refresh) backend.refresh();
+      if (backend.reading) backend.reading();
       auto c = caller_of(req, res, changes_state);
       if (!c) return;
       fn(*c, req, res);
@@ -945,7 +945,7 @@ struct Console::Impl {
     AuditRouteContext ctx;
     ctx.store = backend.store;
     ctx.auditor = [this](const httplib::Request& req, httplib::Response& res) -> std::optional<policy::User> {
-      if (backend.refresh) backend.refresh();
+      if (backend.reading) backend.reading();
       auto c = caller_of(req, res, req.method != "GET");
       if (!c) return std::nullopt;
       policy::RecordView v;

@@ -479,20 +479,80 @@ ControlClientCounters ControlClient::counters() const {
 
 // ---- store follower ---------------------------------------------------------------------
 
-StoreFollower::StoreFollower(store::Store& store, std::chrono::milliseconds min_interval)
-    : store_(store), min_interval_(min_interval) {}
+StoreFollower::StoreFollower(store::Store& store, std::chrono::milliseconds interval) : store_(store), interval_(interval) {}
 
-void StoreFollower::refresh(bool force) {
+StoreFollower::~StoreFollower() { stop(); }
+
+void StoreFollower::start(std::function<void(const std::vector<core::Alert>&)> on_alerts) {
+  on_alerts_ = std::move(on_alerts);
+  thread_ = std::thread([this] { run(); });
+}
+
+void StoreFollower::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StoreFollower::queue(const std::vector<core::RecordId>& ids) {
+  {
+    std::lock_guard lock(mu_);
+    pending_.insert(pending_.end(), ids.begin(), ids.end());
+    if (pending_.size() > kMaxPendingIds) {
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_.size() - kMaxPendingIds));
+    }
+  }
+  cv_.notify_all();
+}
+
+void StoreFollower::refresh() {
+  std::lock_guard one(catch_up_mu_);
+  auto t0 = Clock::now();
+  auto st = store_.catch_up();
+  auto usec = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
   std::lock_guard lock(mu_);
-  auto now = Clock::now();
-  if (!force && now - last_ < min_interval_) return;
-  last_ = now;
-  if (auto st = store_.catch_up(); !st) {
-    ++failures_;
+  if (!st) {
+    ++stats_.failures;
     core::logger("control")->warn("store catch-up: {}", st.error().to_string());
     return;
   }
-  ++catch_ups_;
+  ++stats_.catch_ups;
+  stats_.total_usec += usec;
+  stats_.max_usec = std::max(stats_.max_usec, usec);
+}
+
+void StoreFollower::note_read() {
+  std::lock_guard lock(mu_);
+  wanted_ = true;
+}
+
+StoreFollower::Stats StoreFollower::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void StoreFollower::run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, interval_, [&] { return stopping_ || !pending_.empty(); });
+    if (stopping_) break;
+    if (pending_.empty() && !wanted_) continue;  // nobody read and nothing was pushed
+    wanted_ = false;
+    std::vector<core::RecordId> ids;
+    ids.swap(pending_);
+    lock.unlock();
+    refresh();
+    std::vector<core::Alert> alerts;
+    for (const auto& id : ids) {
+      auto a = store_.get_alert(id);
+      if (a && a->has_value()) alerts.push_back(std::move(**a));
+    }
+    if (!alerts.empty() && on_alerts_) on_alerts_(alerts);
+    lock.lock();
+  }
 }
 
 }  // namespace vigil::console

@@ -322,7 +322,7 @@ TEST_CASE("control: with the server gone a change answers 503; after it is back 
   CHECK(std::count_if(entries->begin(), entries->end(), [](auto& e) { return e.action == "alert.close"; }) == 1);
 }
 
-TEST_CASE("a secondary store follows its primary after catch_up", "[console][control]") {
+TEST_CASE("a secondary store follows its primary; pushed ids are read after the catch-up", "[console][control]") {
   StoreFixture f;
   store::StoreOptions so;
   so.path = (f.dir.path / "db").string();
@@ -334,12 +334,43 @@ TEST_CASE("a secondary store follows its primary after catch_up", "[console][con
   store::CommitBatch b;
   b.put_alert(extra, nullptr);
   REQUIRE(f.store->commit(b).ok());
-  follower.refresh(true);
+  auto before = (*sec)->get_alert(extra.id);
+  REQUIRE(before.ok());
+  CHECK_FALSE(before->has_value());  // a secondary sees nothing new until it catches up
+  follower.refresh();
   auto a = (*sec)->get_alert(extra.id);
   REQUIRE(a.ok());
   CHECK(a->has_value());
-  CHECK(follower.catch_ups() == 1);
-  follower.refresh(false);  // within the interval: not again
-  CHECK(follower.catch_ups() == 1);
-  CHECK(follower.failures() == 0);
+  CHECK(follower.stats().catch_ups == 1);
+
+  // The push path: queued ids are caught up with and read on the follower's thread.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<core::Alert> got;
+  follower.start([&](const std::vector<core::Alert>& alerts) {
+    std::lock_guard lock(mu);
+    got.insert(got.end(), alerts.begin(), alerts.end());
+    cv.notify_all();
+  });
+  auto later = make_alert(core::Timestamp::now().usec + 1, 10, "mof", "internal", 2010, kMofHost);
+  store::CommitBatch b2;
+  b2.put_alert(later, nullptr);
+  REQUIRE(f.store->commit(b2).ok());
+  follower.queue({later.id, core::RecordId{1, 1}});  // an id that does not exist is skipped
+  std::unique_lock lock(mu);
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !got.empty(); }));
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].id == later.id);
+  lock.unlock();
+  CHECK(follower.stats().failures == 0);
+  CHECK(follower.stats().catch_ups >= 2);
+
+  // Idle (nobody reads, nothing pushed): no catch-ups. A read asks for one within the interval.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto idle = follower.stats().catch_ups;
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  CHECK(follower.stats().catch_ups == idle);
+  follower.note_read();
+  for (int i = 0; i < 50 && follower.stats().catch_ups == idle; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(follower.stats().catch_ups == idle + 1);
 }

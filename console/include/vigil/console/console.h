@@ -75,9 +75,9 @@ struct Backend {
   // Optional, standalone: alerts a change made through this console wrote (vigil-correlator
   // pushes their ids to separate consoles over the control interface).
   std::function<void(const std::vector<core::Alert>&)> changed;
-  // Optional: called before each API request is served (a secondary store catches up; the
-  // callee throttles).
-  std::function<void()> refresh;
+  // Optional: called before each API request is served; must not block. A separate console's
+  // secondary store then catches up soon (StoreFollower::note_read), and not while nobody reads.
+  std::function<void()> reading;
   // Optional: an agency's feed upload rewrote the correlator intel lists (feeds.yaml
   // submissions.intel_dir); the correlator reloads them (RunFlags::reload).
   std::function<void()> intel_changed;

@@ -23,12 +23,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vigil/console/request.h"
@@ -119,21 +121,47 @@ class ControlClient {
 };
 
 // Keeps a store opened as a RocksDB secondary (StoreOptions::secondary_path) close behind the
-// correlator: refresh() calls Store::catch_up() at most every `min_interval`, or at once when
-// forced (after a change, before reading it back). Any thread.
+// correlator. Store::catch_up() replays what the primary wrote since the last call and costs tens
+// of ms, so reads never wait for it and an idle console does not spend CPU on it: start() runs a
+// thread that catches up at most every `interval` when the console was read since the last
+// catch-up (note_read), and at once when alert ids are queued (the correlator's push), then reads
+// those alerts and hands them to `on_alerts` (the console's live queues). refresh() catches up on
+// the caller's thread (after a change, so the analyst reads it back at once). Any thread.
 class StoreFollower {
  public:
-  StoreFollower(store::Store& store, std::chrono::milliseconds min_interval);
-  void refresh(bool force = false);
-  [[nodiscard]] uint64_t catch_ups() const { return catch_ups_.load(); }
-  [[nodiscard]] uint64_t failures() const { return failures_.load(); }
+  StoreFollower(store::Store& store, std::chrono::milliseconds interval);
+  ~StoreFollower();  // stops the thread
+  StoreFollower(const StoreFollower&) = delete;
+  StoreFollower& operator=(const StoreFollower&) = delete;
+
+  void start(std::function<void(const std::vector<core::Alert>&)> on_alerts);
+  void stop();
+  // Alerts the correlator wrote: read after the next catch-up (bounded: past 100000 queued ids
+  // the oldest are dropped; the browsers' queues are best-effort, a reload shows everything).
+  void queue(const std::vector<core::RecordId>& ids);
+  void refresh();
+  // The console served a request: catch up within `interval` (never blocks).
+  void note_read();
+
+  struct Stats {
+    uint64_t catch_ups = 0, failures = 0;
+    uint64_t total_usec = 0, max_usec = 0;  // time spent in Store::catch_up
+  };
+  [[nodiscard]] Stats stats() const;
 
  private:
+  void run();
   store::Store& store_;
-  std::chrono::milliseconds min_interval_;
-  std::mutex mu_;
-  std::chrono::steady_clock::time_point last_{};
-  std::atomic<uint64_t> catch_ups_{0}, failures_{0};
+  std::chrono::milliseconds interval_;
+  std::mutex catch_up_mu_;  // one catch-up at a time
+  mutable std::mutex mu_;   // guards below
+  std::condition_variable cv_;
+  std::vector<core::RecordId> pending_;
+  bool stopping_ = false;
+  bool wanted_ = false;
+  Stats stats_;
+  std::function<void(const std::vector<core::Alert>&)> on_alerts_;
+  std::thread thread_;
 };
 
 }  // namespace vigil::console
