@@ -141,7 +141,8 @@ inline std::string index_prefix_tenant_status(std::string_view tenant, core::Ale
 inline constexpr const char* kIndexVersionKey = "store/index_version";
 inline constexpr const char* kIndexVersion = "2";  // 2: + kTenantStatus
 
-// Every index key of an alert (prefix + alert id).
+// Every index key of an alert (prefix + alert id). A field read here must also be compared by
+// same_index_fields() in store.cpp (which skips this for updates that change no indexed field).
 inline std::vector<std::string> index_keys(const core::Alert& a) {
   std::vector<std::string> out;
   out.push_back(index_prefix_str(kTenant, a.tenant));

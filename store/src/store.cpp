@@ -234,16 +234,27 @@ void CommitBatch::put_event(const StoredEvent& e) {
   ++rep_->events;
 }
 
+namespace {
+// True when keys::index_keys(a) == keys::index_keys(b): it must compare every field index_keys
+// reads. Most updates (count, last_seen, refs) change none, and this spares building both sets.
+bool same_index_fields(const Alert& a, const Alert& b) {
+  return a.id == b.id && a.tenant == b.tenant && a.flow.src_ip == b.flow.src_ip && a.flow.dst_ip == b.flow.dst_ip &&
+         a.gid == b.gid && a.sid == b.sid && a.status == b.status && a.severity == b.severity && a.assignee == b.assignee;
+}
+}  // namespace
+
 void CommitBatch::put_alert(const Alert& now, const Alert* before) {
   // Index entries: only those that changed (an update of count/last_seen touches none).
-  auto now_keys = keys::index_keys(now);
-  std::vector<std::string> before_keys;
-  if (before) before_keys = keys::index_keys(*before);
-  for (auto& k : before_keys) {
-    if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) rep_->del(kIdx, k);
-  }
-  for (auto& k : now_keys) {
-    if (std::find(before_keys.begin(), before_keys.end(), k) == before_keys.end()) rep_->put(kIdx, std::move(k), {});
+  if (!before || !same_index_fields(now, *before)) {
+    auto now_keys = keys::index_keys(now);
+    std::vector<std::string> before_keys;
+    if (before) before_keys = keys::index_keys(*before);
+    for (auto& k : before_keys) {
+      if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) rep_->del(kIdx, k);
+    }
+    for (auto& k : now_keys) {
+      if (std::find(before_keys.begin(), before_keys.end(), k) == before_keys.end()) rep_->put(kIdx, std::move(k), {});
+    }
   }
   // Event refs only grow (up to kMaxEventRefs): write the ones added since `before` as one chunk
   // instead of rewriting all of them with every update.
