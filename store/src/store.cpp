@@ -462,9 +462,14 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   dbo.max_background_jobs = 2;
   dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   dbo.keep_log_file_num = 4;
-  // The WAL is what every synced commit waits for: ZSTD-compressed it is a fraction of the bytes
-  // (event records repeat sensor ids, addresses and field names).
-  dbo.wal_compression = rocksdb::kZSTD;
+  // No WAL compression: RocksDB before 7.10.2 (Debian bookworm ships 7.8.3) can fail to open a
+  // database whose compressed WAL has "certain record fragments with the same offset within a WAL
+  // block" (RocksDB HISTORY 7.10.2). We hit it: a 10 M-alert store written with kZSTD WAL would
+  // not reopen ("Corruption: bad WriteBatch Put" replaying a WAL from the middle of the load).
+  dbo.wal_compression = rocksdb::kNoCompression;
+  // Column families written rarely (meta, audit, incidents) would otherwise pin every WAL since
+  // their last flush, so a restart replays gigabytes: past this size RocksDB flushes them.
+  dbo.max_total_wal_size = 256ull << 20;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
