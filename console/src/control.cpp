@@ -14,9 +14,13 @@
 
 #include "vigil/core/log.h"
 #include "vigil/core/zap.h"
+#include "vigil/core/zmq_frames.h"
 
 namespace vigil::console {
 
+using core::close_socket;
+using core::recv_frames;
+using core::send_frames;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -27,45 +31,6 @@ constexpr size_t kMaxPendingIds = 100000;
 constexpr size_t kIdsPerPush = 2000;
 constexpr auto kPeerIdle = std::chrono::seconds(10);  // a console that stopped pinging is forgotten
 constexpr auto kPingEvery = std::chrono::seconds(1);
-
-// Every frame of one message (non-blocking). Empty when nothing was waiting.
-std::vector<std::string> recv_frames(void* sock, std::string* user_id = nullptr) {
-  std::vector<std::string> frames;
-  for (;;) {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, sock, frames.empty() ? ZMQ_DONTWAIT : 0) < 0) {
-      zmq_msg_close(&m);
-      break;
-    }
-    if (user_id) {  // the ZAP-assigned client id: a property of the connection, not a claim
-      if (const char* uid = zmq_msg_gets(&m, "User-Id")) *user_id = uid;
-    }
-    frames.emplace_back(static_cast<const char*>(zmq_msg_data(&m)), zmq_msg_size(&m));
-    bool more = zmq_msg_more(&m);
-    zmq_msg_close(&m);
-    if (!more) break;
-  }
-  return frames;
-}
-
-// False when a frame could not be queued (ROUTER: peer gone; DEALER: not connected).
-bool send_frames(void* sock, const std::vector<std::string>& frames) {
-  for (size_t i = 0; i < frames.size(); ++i) {
-    if (zmq_send(sock, frames[i].data(), frames[i].size(), (i + 1 < frames.size() ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
-void close_socket(void*& s) {
-  if (!s) return;
-  int zero = 0;
-  zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-  zmq_close(s);
-  s = nullptr;
-}
 
 void wake(int fd) {
   uint64_t one = 1;

@@ -6,27 +6,11 @@
 #include <zmq.h>
 
 #include "vigil/core/log.h"
+#include "vigil/core/zmq_frames.h"
 
 namespace vigil::core {
 
 namespace {
-
-std::vector<std::string> recv_all(void* sock) {
-  std::vector<std::string> frames;
-  for (;;) {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-      zmq_msg_close(&m);
-      break;
-    }
-    frames.emplace_back(static_cast<const char*>(zmq_msg_data(&m)), zmq_msg_size(&m));
-    bool more = zmq_msg_more(&m);
-    zmq_msg_close(&m);
-    if (!more) break;
-  }
-  return frames;
-}
 
 std::string z85(const std::string& raw32) {
   char out[41] = {};
@@ -36,13 +20,7 @@ std::string z85(const std::string& raw32) {
 
 }  // namespace
 
-ZapHandler::~ZapHandler() {
-  if (socket_) {
-    int zero = 0;
-    zmq_setsockopt(socket_, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_close(socket_);
-  }
-}
+ZapHandler::~ZapHandler() { close_socket(socket_); }
 
 Result<std::unique_ptr<ZapHandler>> ZapHandler::bind(void* ctx, std::map<std::string, std::string> keys, std::string what) {
   std::unique_ptr<ZapHandler> h(new ZapHandler());
@@ -59,7 +37,7 @@ Result<std::unique_ptr<ZapHandler>> ZapHandler::bind(void* ctx, std::map<std::st
 void ZapHandler::handle() {
   auto log = logger("zap");
   for (;;) {
-    auto f = recv_all(socket_);
+    auto f = recv_frames(socket_);
     if (f.empty()) return;
     // ZAP request: version, request id, domain, address, identity, mechanism, credentials...
     std::string request_id = f.size() > 1 ? f[1] : "";
@@ -81,10 +59,7 @@ void ZapHandler::handle() {
       ++refused_;
       log->warn("refused {} connection from {} (CURVE required)", mechanism, address);
     }
-    const std::string reply[] = {"1.0", request_id, status, text, user, ""};
-    for (size_t i = 0; i < 6; ++i) {
-      zmq_send(socket_, reply[i].data(), reply[i].size(), (i + 1 < 6 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
-    }
+    (void)send_frames(socket_, {"1.0", request_id, status, text, user, ""});
   }
 }
 

@@ -12,44 +12,14 @@
 #include "vigil/core/codec.h"
 #include "vigil/core/log.h"
 #include "vigil/core/zap.h"
+#include "vigil/core/zmq_frames.h"
 
 namespace vigil::correlator {
 
+using core::close_socket;
 using core::make_error;
-
-namespace {
-
-std::string msg_string(zmq_msg_t& m) { return std::string(static_cast<const char*>(zmq_msg_data(&m)), zmq_msg_size(&m)); }
-
-// Receives every frame of one message (non-blocking). Empty vector when nothing was waiting.
-std::vector<std::string> recv_frames(void* sock, std::string* user_id = nullptr) {
-  std::vector<std::string> frames;
-  for (;;) {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, sock, frames.empty() ? ZMQ_DONTWAIT : 0) < 0) {
-      zmq_msg_close(&m);
-      break;
-    }
-    if (user_id) {  // the ZAP-assigned sensor id: a property of the connection, not a claim
-      const char* uid = zmq_msg_gets(&m, "User-Id");
-      if (uid) *user_id = uid;
-    }
-    frames.push_back(msg_string(m));
-    bool more = zmq_msg_more(&m);
-    zmq_msg_close(&m);
-    if (!more) break;
-  }
-  return frames;
-}
-
-void send_frames(void* sock, const std::vector<std::string>& frames) {
-  for (size_t i = 0; i < frames.size(); ++i) {
-    zmq_send(sock, frames[i].data(), frames[i].size(), (i + 1 < frames.size() ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
-  }
-}
-
-}  // namespace
+using core::recv_frames;
+using core::send_frames;
 
 struct IngestServer::Impl {
   std::shared_ptr<const CorrelatorConfig> config;
@@ -64,13 +34,7 @@ struct IngestServer::Impl {
 
   ~Impl() {
     zap.reset();  // closes its socket before the context is terminated
-    for (void* s : {router, monitor, pub}) {
-      if (s) {
-        int zero = 0;
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_close(s);
-      }
-    }
+    for (void** s : {&router, &monitor, &pub}) close_socket(*s);
     if (ctx) zmq_ctx_term(ctx);
   }
 
@@ -165,7 +129,7 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
   const size_t max_batches = std::max<size_t>(1, im.config->max_batches_per_commit);
 
   auto send_ack = [&](const std::string& identity, const core::BatchAck& ack) {
-    send_frames(im.router, {identity, core::encode_ack(ack)});
+    (void)send_frames(im.router, {identity, core::encode_ack(ack)});
     ++im.counters.acks_sent;
   };
   // Acks of a finished commit (sent only now that it is durable), then publishing.
@@ -184,7 +148,7 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
           ++im.counters.alerts_withheld;
           continue;
         }
-        send_frames(im.pub, {"alert." + a.tenant, record.dump()});
+        (void)send_frames(im.pub, {"alert." + a.tenant, record.dump()});
         ++im.counters.alerts_published;
       }
     }
@@ -261,7 +225,7 @@ core::Status IngestServer::run(Pipeline& pipeline, const std::atomic<bool>& stop
           ++im.counters.frames_malformed;
           if (!f.empty() && !user.empty()) {
             core::BatchAck nack{user, 0, core::AckStatus::kRejected, "expected exactly one frame"};
-            send_frames(im.router, {f[0], core::encode_ack(nack)});
+            (void)send_frames(im.router, {f[0], core::encode_ack(nack)});
           }
           continue;
         }
