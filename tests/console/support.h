@@ -6,23 +6,13 @@
 #include <random>
 #include <string>
 
+#include "support/temp_dir.h"
 #include "vigil/core/alert.h"
 #include "vigil/policy/password.h"
 
 namespace vigil::console_test {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-console-test-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using TempDir = vigil::test_support::TempDir;
 
 // One hash for every test user (argon2id is slow on purpose).
 inline const std::string& password_hash() {

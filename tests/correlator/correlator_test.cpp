@@ -12,6 +12,7 @@
 
 #include <zmq.h>
 
+#include "support/temp_dir.h"
 #include "vigil/core/codec.h"
 #include "vigil/correlator/correlator.h"
 
@@ -21,18 +22,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-corrobj-test-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using TempDir = vigil::test_support::TempDir;
 
 struct Keys {
   char server_pub[41], server_sec[41], client_pub[41], client_sec[41];

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "support/temp_dir.h"
 #include "vigil/core/codec.h"
 #include "vigil/correlator/config.h"
 #include "vigil/correlator/pipeline.h"
@@ -20,23 +21,7 @@ using core::IpAddress;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-corr-test-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    auto p = (path / name).string();
-    std::ofstream(p) << text;
-    return p;
-  }
-};
+using TempDir = vigil::test_support::TempDir;
 
 const char* kRules = R"(
 filters:

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "support/temp_dir.h"
 #include "vigil/core/codec.h"
 #include "vigil/correlator/config.h"
 #include "vigil/correlator/pipeline.h"
@@ -19,23 +20,7 @@ using core::IpAddress;
 
 namespace {
 
-struct Dir {
-  std::filesystem::path path;
-  Dir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-label-test-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~Dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    auto p = (path / name).string();
-    std::ofstream(p) << text;
-    return p;
-  }
-};
+using Dir = vigil::test_support::TempDir;
 
 const char* kPolicy = R"(
 tenants:

@@ -10,6 +10,7 @@
 
 #include <zmq.h>
 
+#include "support/temp_dir.h"
 #include "vigil/correlator/correlator.h"
 
 using namespace vigil;
@@ -17,24 +18,7 @@ using namespace vigil::correlator;
 
 namespace {
 
-struct Dir {
-  std::filesystem::path path;
-  Dir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-policy-reload-test-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~Dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    auto p = (path / name).string();
-    std::ofstream(p + ".tmp") << text;
-    std::filesystem::rename(p + ".tmp", p);
-    return p;
-  }
-};
+using Dir = vigil::test_support::TempDir;
 
 CorrelatorConfig config(const Dir& d) {
   char pub[41], sec[41], cpub[41], csec[41];

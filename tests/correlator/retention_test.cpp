@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 
+#include "support/temp_dir.h"
 #include "vigil/correlator/retention.h"
 #include "vigil/policy/policy.h"
 #include "vigil/store/store.h"
@@ -16,17 +17,7 @@ namespace {
 
 constexpr int64_t kDay = 86'400'000'000LL;
 
-struct Dir {
-  std::filesystem::path path;
-  Dir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-retention-test-" + std::to_string(rd()));
-  }
-  ~Dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using Dir = vigil::test_support::TempDir;
 
 core::Alert alert(uint64_t n, int64_t time, const std::string& level, const std::string& tenant = "bo-tai-chinh") {
   core::Alert a;

@@ -5,24 +5,14 @@
 #include <random>
 #include <string>
 
+#include "support/temp_dir.h"
 #include "vigil/core/alert.h"
 #include "vigil/feeds/service.h"
 #include "vigil/store/store.h"
 
 namespace vigil::feeds::test {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-feeds-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using TempDir = vigil::test_support::TempDir;
 
 inline core::IpAddress ip(const char* text) { return *core::IpAddress::parse(text); }
 

@@ -14,6 +14,7 @@
 
 #include <rocksdb/db.h>
 
+#include "support/temp_dir.h"
 #include "vigil/store/audit.h"
 #include "vigil/store/store.h"
 
@@ -22,18 +23,7 @@ using namespace vigil::store;
 
 namespace {
 
-struct AuditTempDir {
-  std::filesystem::path path;
-  AuditTempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-audit-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~AuditTempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using AuditTempDir = vigil::test_support::TempDir;
 
 std::string unhex(const std::string& h) {
   std::string out;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <random>
 
+#include "support/temp_dir.h"
 #include "vigil/store/store.h"
 
 using namespace vigil;
@@ -11,17 +12,7 @@ using core::EventKind;
 
 namespace {
 
-struct Dir {
-  std::filesystem::path path;
-  Dir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-refs-test-" + std::to_string(rd()));
-  }
-  ~Dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using Dir = vigil::test_support::TempDir;
 
 core::StoredEvent ev(uint64_t id, int64_t t, EventKind kind, uint64_t flow_id, const std::string& sensor = "s1") {
   core::StoredEvent e;

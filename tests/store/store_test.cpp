@@ -5,6 +5,7 @@
 
 #include <rocksdb/db.h>
 
+#include "support/temp_dir.h"
 #include "vigil/store/store.h"
 
 using namespace vigil;
@@ -15,18 +16,7 @@ using core::IpAddress;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("vigil-store-test-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using TempDir = vigil::test_support::TempDir;
 
 StoredEvent make_event(uint64_t id, int64_t t, EventKind kind = EventKind::kAlert) {
   StoredEvent e;
