@@ -258,6 +258,22 @@ std::vector<std::string> alert_lines(store::Store& s) {
   return out;
 }
 
+// What a clean run stores: every batch ingested in order, one at a time, into a fresh store.
+std::vector<std::string> clean_run(const std::filesystem::path& dir, const std::shared_ptr<const CorrelatorConfig>& config,
+                                   const std::shared_ptr<const RuleSet>& rules,
+                                   const std::shared_ptr<const ThreatIntel>& intel,
+                                   const std::vector<std::vector<core::Event>>& batches) {
+  auto store = store::Store::open({dir.string()});
+  REQUIRE(store.ok());
+  Pipeline p(**store, config, rules, intel);
+  REQUIRE(p.start().ok());
+  for (uint64_t s = 0; s < batches.size(); ++s) {
+    std::vector<IncomingBatch> in{incoming(s + 1, batches[s])};
+    REQUIRE(p.ingest(in)[0].status == core::AckStatus::kOk);
+  }
+  return alert_lines(**store);
+}
+
 }  // namespace
 
 TEST_CASE("pipeline: commits overlap preparation; a failed commit answers RETRY for it and the open one, reloads, "
@@ -273,19 +289,7 @@ TEST_CASE("pipeline: commits overlap preparation; a failed commit answers RETRY 
   std::vector<std::vector<core::Event>> batches;
   for (uint64_t s = 0; s < 4; ++s) batches.push_back(bulky_events(1 + s * 400, 400, rng));
 
-  // What a clean run stores.
-  std::vector<std::string> clean;
-  {
-    auto store = store::Store::open({(d.path / "clean").string()});
-    REQUIRE(store.ok());
-    Pipeline p(**store, config, *rules, *intel);
-    REQUIRE(p.start().ok());
-    for (uint64_t s = 0; s < batches.size(); ++s) {
-      std::vector<IncomingBatch> in{incoming(s + 1, batches[s])};
-      REQUIRE(p.ingest(in)[0].status == core::AckStatus::kOk);
-    }
-    clean = alert_lines(**store);
-  }
+  const auto clean = clean_run(d.path / "clean", config, *rules, *intel, batches);
   REQUIRE(clean.size() > 10);
 
   const auto db = d.path / "db";
@@ -372,16 +376,7 @@ TEST_CASE("pipeline: prepare() encodes the open commit early; alerts changed aga
   std::vector<std::vector<core::Event>> batches;
   for (uint64_t s = 0; s < 3; ++s) batches.push_back(bulky_events(1 + s * 100, 100, rng));
 
-  std::vector<std::string> clean;
-  {
-    auto store = store::Store::open({(d.path / "clean").string()});
-    REQUIRE(store.ok());
-    Pipeline p(**store, config, *rules, *intel);
-    REQUIRE(p.start().ok());
-    std::vector<IncomingBatch> in{incoming(1, batches[0]), incoming(2, batches[1]), incoming(3, batches[2])};
-    for (const auto& a : p.ingest(in)) REQUIRE(a.status == core::AckStatus::kOk);
-    clean = alert_lines(**store);
-  }
+  const auto clean = clean_run(d.path / "clean", config, *rules, *intel, batches);
   auto store = store::Store::open({(d.path / "db").string()});
   REQUIRE(store.ok());
   Pipeline p(**store, config, *rules, *intel);
