@@ -12,8 +12,8 @@
 #include <random>
 #include <sstream>
 
-#include <rocksdb/db.h>
 
+#include "raw_db.h"
 #include "support/temp_dir.h"
 #include "vigil/store/audit.h"
 #include "vigil/store/store.h"
@@ -425,24 +425,17 @@ TEST_CASE("audit: export carries entries, the signed head and proofs; tampering 
   }
   // Edit entry 4 directly in RocksDB: its content no longer matches the leaf the tree recorded.
   {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "events", "alerts", "incidents", "idx", "audit", "meta"}) {
-      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path.string(), cfs, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+    store_test::RawDb raw(dir.path);
+    auto& db = raw.db;
+    auto* audit_cf = raw[store_test::RawDb::kAudit];
     std::string key("e");
     for (int i = 7; i >= 0; --i) key += static_cast<char>(i == 0 ? 4 : 0);
     std::string v;
-    REQUIRE(db->Get(rocksdb::ReadOptions(), handles[5], key, &v).ok());
+    REQUIRE(db->Get(rocksdb::ReadOptions(), audit_cf, key, &v).ok());
     auto pos = v.find("bob");
     REQUIRE(pos != std::string::npos);
     v[pos] = 'B';
-    REQUIRE(db->Put(rocksdb::WriteOptions(), handles[5], key, v).ok());
-    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-    REQUIRE(db->Close().ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), audit_cf, key, v).ok());
   }
   {
     auto s = open_store(dir.path);
@@ -479,23 +472,16 @@ TEST_CASE("audit: a history truncated in RocksDB and regrown fails the consisten
   }
   // Delete entries 7..10 with their index entries and heads, as someone with disk access would.
   {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "events", "alerts", "incidents", "idx", "audit", "meta"}) {
-      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path.string(), cfs, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+    store_test::RawDb raw(dir.path);
+    auto& db = raw.db;
+    auto* audit_cf = raw[store_test::RawDb::kAudit];
     auto k = [](char tag, uint64_t v) {
       std::string s(1, tag);
       for (int i = 7; i >= 0; --i) s += static_cast<char>(v >> (8 * i));
       return s;
     };
-    REQUIRE(db->DeleteRange(rocksdb::WriteOptions(), handles[5], k('e', 7), k('e', 11)).ok());
-    REQUIRE(db->DeleteRange(rocksdb::WriteOptions(), handles[5], k('h', 7), k('h', 11)).ok());
-    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-    REQUIRE(db->Close().ok());
+    REQUIRE(db->DeleteRange(rocksdb::WriteOptions(), audit_cf, k('e', 7), k('e', 11)).ok());
+    REQUIRE(db->DeleteRange(rocksdb::WriteOptions(), audit_cf, k('h', 7), k('h', 11)).ok());
   }
   auto s = open_store(dir.path);
   auto& log = s->audit();

@@ -3,8 +3,7 @@
 #include <filesystem>
 #include <random>
 
-#include <rocksdb/db.h>
-
+#include "raw_db.h"
 #include "support/temp_dir.h"
 #include "vigil/store/store.h"
 
@@ -17,6 +16,7 @@ using core::IpAddress;
 namespace {
 
 using TempDir = vigil::test_support::TempDir;
+using store_test::RawDb;
 
 StoredEvent make_event(uint64_t id, int64_t t, EventKind kind = EventKind::kAlert) {
   StoredEvent e;
@@ -255,18 +255,9 @@ TEST_CASE("a store written before the tenant+status index gets it on the first w
   }
   // Make it look like layout 1: no composite entries ('C' in idx), no version key in meta.
   {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "events", "alerts", "incidents", "idx", "audit", "meta"}) {
-      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path.string(), cfs, &h, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    REQUIRE(db->DeleteRange(rocksdb::WriteOptions(), h[4], "C", "D").ok());
-    REQUIRE(db->Delete(rocksdb::WriteOptions(), h[6], "store/index_version").ok());
-    for (auto* x : h) REQUIRE(db->DestroyColumnFamilyHandle(x).ok());
-    REQUIRE(db->Close().ok());
+    RawDb raw(dir.path);
+    REQUIRE(raw.db->DeleteRange(rocksdb::WriteOptions(), raw[RawDb::kIdx], "C", "D").ok());
+    REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), raw[RawDb::kMeta], "store/index_version").ok());
   }
   AlertQuery q;
   q.tenant = "moh";
@@ -385,27 +376,11 @@ Alert full_alert(int64_t t, uint64_t h) {
   return a;
 }
 
-struct RawDb {
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> h;  // default, events, alerts, incidents, idx, audit, meta
-  explicit RawDb(const std::filesystem::path& p) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "events", "alerts", "incidents", "idx", "audit", "meta"}) {
-      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    }
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), p.string(), cfs, &h, &raw).ok());
-    db.reset(raw);
-  }
-  ~RawDb() {
-    for (auto* x : h) (void)db->DestroyColumnFamilyHandle(x);
-    (void)db->Close();
-  }
-  static std::string key(const core::RecordId& id) {
-    auto b = id.bytes();
-    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-  }
-};
+// An alert's key in the alerts family.
+std::string alert_key(const core::RecordId& id) {
+  auto b = id.bytes();
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 }  // namespace
 
@@ -434,14 +409,14 @@ TEST_CASE("alert records: binary format 1 keeps every field; older JSON records 
   {
     RawDb raw(dir.path);
     std::string v;
-    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.h[2], RawDb::key(a.id), &v).ok());
+    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw[RawDb::kAlerts], alert_key(a.id), &v).ok());
     REQUIRE(!v.empty());
     CHECK(static_cast<uint8_t>(v[0]) == 0x01);                        // the format byte
     CHECK(v.size() < core::to_json(a).dump().size() / 2);            // well under the JSON size
     // An alert as the oldest stores held it: JSON with its refs inline (and the layout then had
     // no index version, so the next writable open upgrades it).
-    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.h[2], RawDb::key(b.id), core::to_json(b).dump()).ok());
-    REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), raw.h[6], "store/index_version").ok());
+    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw[RawDb::kAlerts], alert_key(b.id), core::to_json(b).dump()).ok());
+    REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), raw[RawDb::kMeta], "store/index_version").ok());
   }
   {
     auto s = Store::open({dir.path.string()});  // upgrades: b's refs go to a chunk, b to format 1
@@ -450,7 +425,7 @@ TEST_CASE("alert records: binary format 1 keeps every field; older JSON records 
   {
     RawDb raw(dir.path);
     std::string v;
-    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.h[2], RawDb::key(b.id), &v).ok());
+    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw[RawDb::kAlerts], alert_key(b.id), &v).ok());
     CHECK(static_cast<uint8_t>(v[0]) == 0x01);
     // A JSON record in the later form (refs in chunks, "event_refs" = how many): left as it is.
     Alert j = b;
@@ -459,10 +434,10 @@ TEST_CASE("alert records: binary format 1 keeps every field; older JSON records 
     auto jj = core::to_json(j);
     jj.erase("events");
     jj["event_refs"] = 0;
-    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.h[2], RawDb::key(j.id), jj.dump()).ok());
+    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw[RawDb::kAlerts], alert_key(j.id), jj.dump()).ok());
     // A truncated binary record.
-    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.h[2], RawDb::key(a.id), &v).ok());
-    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.h[2], RawDb::key(c_id), v.substr(0, v.size() / 2)).ok());
+    REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw[RawDb::kAlerts], alert_key(a.id), &v).ok());
+    REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw[RawDb::kAlerts], alert_key(c_id), v.substr(0, v.size() / 2)).ok());
   }
   auto s = Store::open({dir.path.string()});
   REQUIRE(s.ok());
