@@ -162,15 +162,15 @@ core::Result<Reply> alert_action(store::Store& s, const Actor& c, const json& bo
     if (!note.empty() && action != "note") now_a.notes.push_back({now, c.user->name, note});
     now_a.updated = now;
     changed.push_back(now_a);
+    updated.push_back(id.to_string());
+    if (action == "escalate") continue;  // written and audited below, with the incident id
     auto r = c.audit("alert." + action, id.to_string());
     r.before_hash = sha256_hex(core::to_json(**a).dump());
     r.rule = d.rule;
     r.reason = action == "close" ? "verdict " + verdict : action == "assign" ? "assignee " + assignee : note;
-    if (action == "escalate") r.reason = title;
-    updated.push_back(id.to_string());
-    b.put_alert(now_a, &**a);  // re-put below with the incident id when escalating
+    b.put_alert(now_a, &**a);
     r.after_hash = sha256_hex(core::to_json(now_a).dump());
-    if (action != "escalate") append_audit(b, r);
+    append_audit(b, r);
   }
   if (action == "escalate" && !changed.empty()) {
     core::Incident inc;
@@ -193,7 +193,7 @@ core::Result<Reply> alert_action(store::Store& s, const Actor& c, const json& bo
     inc.level = std::string(policy::to_string(level));
     if (!note.empty()) inc.notes.push_back({now, c.user->name, note});
     incident_id = inc.id.to_string();
-    b = store::CommitBatch();  // rebuild: the alerts now carry the incident id
+    // The batch so far holds only the audit entries of refused alerts: they stay.
     for (auto& a : changed) {
       auto before = s.get_alert(a.id);
       if (!before || !before->has_value()) return core::make_error("alert vanished during escalation");
