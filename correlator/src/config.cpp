@@ -32,6 +32,33 @@ std::string resolve(const std::string& base_file, const std::string& p) {
   return (std::filesystem::path(base_file).parent_path() / p).string();
 }
 
+// A peer admitted by its CURVE key, as sensors[] and control.clients[] list it: `id` and the
+// public key inline (`public_key`) or in a file (`public_key_file`, relative to the config).
+struct PeerKey {
+  std::string id, public_key, public_key_file;
+};
+
+// Reads the three keys (call before the reader's finish(), which rejects unknown ones).
+PeerKey read_peer_key(core::ConfigReader& r, const std::string& config_path) {
+  PeerKey k;
+  k.id = r.get_string("id", "");
+  k.public_key = r.get_string("public_key", "");
+  k.public_key_file = resolve(config_path, r.get_string("public_key_file", ""));
+  return k;
+}
+
+// Loads the key file, if any, and checks both; errors name `where` and the key.
+core::Status check_peer_key(PeerKey& k, const std::string& where) {
+  if (!k.public_key_file.empty()) {
+    auto f = core::read_curve_key_file(k.public_key_file);
+    if (!f) return make_error(f.error().to_string(), where + ": key 'public_key_file'");
+    k.public_key = f->public_key;
+  }
+  if (k.id.empty()) return make_error("missing", where + ": key 'id'");
+  if (k.public_key.size() != 40) return make_error("expected a 40-character Z85 public key", where + ": key 'public_key'");
+  return {};
+}
+
 }  // namespace
 
 core::Result<CorrelatorConfig> load_config(const std::string& path) {
@@ -122,18 +149,12 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
       std::string where = path + ": sensors[" + std::to_string(i++) + "]";
       core::ConfigReader sr(n, where);
       SensorEntry s;
-      s.id = sr.get_string("id", "");
-      s.public_key = sr.get_string("public_key", "");
-      std::string pub_file = resolve(path, sr.get_string("public_key_file", ""));
+      auto key = read_peer_key(sr, path);
       s.tenant = sr.get_string("tenant", "default");
       if (auto st = sr.finish(); !st) return st.error();
-      if (!pub_file.empty()) {
-        auto k = core::read_curve_key_file(pub_file);
-        if (!k) return make_error(k.error().to_string(), where + ": key 'public_key_file'");
-        s.public_key = k->public_key;
-      }
-      if (s.id.empty()) return make_error("missing", where + ": key 'id'");
-      if (s.public_key.size() != 40) return make_error("expected a 40-character Z85 public key", where + ": key 'public_key'");
+      if (auto st = check_peer_key(key, where); !st) return st.error();
+      s.id = key.id;
+      s.public_key = key.public_key;
       c.sensors.push_back(std::move(s));
     }
     if (has_control) {
@@ -144,18 +165,10 @@ core::Result<CorrelatorConfig> load_config(const std::string& path) {
       for (const auto& n : control_clients) {
         std::string where = path + ": control.clients[" + std::to_string(i++) + "]";
         core::ConfigReader cr(n, where);
-        ControlClientEntry e;
-        e.id = cr.get_string("id", "");
-        e.public_key = cr.get_string("public_key", "");
-        std::string pub_file = resolve(path, cr.get_string("public_key_file", ""));
+        auto key = read_peer_key(cr, path);
         if (auto st = cr.finish(); !st) return st.error();
-        if (!pub_file.empty()) {
-          auto k = core::read_curve_key_file(pub_file);
-          if (!k) return make_error(k.error().to_string(), where + ": key 'public_key_file'");
-          e.public_key = k->public_key;
-        }
-        if (e.id.empty()) return make_error("missing", where + ": key 'id'");
-        if (e.public_key.size() != 40) return make_error("expected a 40-character Z85 public key", where + ": key 'public_key'");
+        if (auto st = check_peer_key(key, where); !st) return st.error();
+        ControlClientEntry e{key.id, key.public_key};
         for (const auto& other : c.control_clients) {
           if (other.public_key == e.public_key) return make_error("the same key is listed twice", where + ": key 'public_key'");
         }
