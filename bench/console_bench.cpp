@@ -8,8 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <random>
 #include <string>
@@ -17,6 +15,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_store.h"
 #include "percentile.h"
 #include "vigil/console/console.h"
 #include "vigil/policy/password.h"
@@ -30,25 +29,11 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t alerts = 100000, queries = 300;
-  std::string dir;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--alerts")) alerts = std::strtoull(argv[i + 1], nullptr, 10);
-    if (!std::strcmp(argv[i], "--queries")) queries = std::strtoull(argv[i + 1], nullptr, 10);
-    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
-  }
-  std::random_device rd;
-  bool temp = dir.empty();
-  if (temp) dir = (std::filesystem::temp_directory_path() / ("vigil-console-bench-" + std::to_string(rd()))).string();
-  store::StoreOptions so;
-  so.path = dir;
-  so.sync = false;  // loading only
-  auto st = store::Store::open(so);
-  if (!st) {
-    std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
-    return 1;
-  }
-  auto& store = **st;
+  auto bs = vigil::bench::open_bench_store(argc, argv, 100000, 300, "console-bench");
+  if (!bs) return 1;
+  const size_t alerts = bs->alerts, queries = bs->queries;
+  const std::string& dir = bs->dir;
+  auto& store = *bs->store;
   const int64_t span = 30LL * 86400 * 1000000, t0 = core::Timestamp::now().usec - span;
   const char* tenants[] = {"mof", "hanoi", "moh"};
   std::mt19937_64 rng(42);
@@ -176,7 +161,5 @@ int main(int argc, char** argv) {
   }
   std::printf("target api p99 <= 100 ms: %s\n", ok ? "met" : "NOT met");
   (*con)->stop();
-  st->reset();
-  if (temp) std::filesystem::remove_all(dir);
   return 0;
 }

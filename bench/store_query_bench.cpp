@@ -9,11 +9,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <random>
 #include <string>
 
+#include "bench_store.h"
 #include "percentile.h"
 #include "vigil/store/store.h"
 
@@ -25,31 +24,19 @@ using vigil::bench::percentile;
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t alerts = 200000, queries = 2000;
-  std::string dir;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--alerts")) alerts = std::strtoull(argv[i + 1], nullptr, 10);
-    if (!std::strcmp(argv[i], "--queries")) queries = std::strtoull(argv[i + 1], nullptr, 10);
-    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
-  }
-  std::random_device rd;
-  bool temp = dir.empty();
-  if (temp) dir = (std::filesystem::temp_directory_path() / ("vigil-query-bench-" + std::to_string(rd()))).string();
-  store::StoreOptions so;
-  so.path = dir;
-  so.sync = false;  // loading only; the queries are what is measured
-  auto st = store::Store::open(so);
-  if (!st) {
-    std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
-    return 1;
-  }
+  auto bs = vigil::bench::open_bench_store(argc, argv, 200000, 2000, "query-bench");
+  if (!bs) return 1;
+  const size_t alerts = bs->alerts, queries = bs->queries;
+  const std::string& dir = bs->dir;
+  const bool temp = bs->temp;
+  auto& store = *bs->store;
   const int64_t t0 = 1767225600000000LL, span = 30LL * 86400 * 1000000;
   const uint32_t kSources = 50000, kTenants = 20;
   std::mt19937_64 rng(42);
   auto load_start = Clock::now();
   store::CommitBatch b;
   const std::string loaded_key = "bench/loaded_alerts";
-  auto loaded = (*st)->get_meta(loaded_key);
+  auto loaded = store.get_meta(loaded_key);
   const bool reuse = !temp && loaded && *loaded && **loaded == std::to_string(alerts);
   if (reuse) {
     std::printf("store_query_bench: reusing the %zu alerts loaded earlier into %s\n", alerts, dir.c_str());
@@ -76,13 +63,13 @@ int main(int argc, char** argv) {
     a.count = 1;
     b.put_alert(a, nullptr);
     if (b.count() >= 20000) {
-      if (!(*st)->commit(b)) return 1;
+      if (!store.commit(b)) return 1;
       b.clear();
     }
   }
   if (!reuse) {
     b.put_meta(loaded_key, std::to_string(alerts));
-    if (!(*st)->commit(b)) return 1;
+    if (!store.commit(b)) return 1;
     double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
     std::printf("store_query_bench: %zu alerts loaded in %.1f s (%.0f alerts/s)\n", alerts, load_s,
                 static_cast<double>(alerts) / load_s);
@@ -100,7 +87,7 @@ int main(int argc, char** argv) {
     a.tenant = "tenant-" + std::to_string(qrng() % kTenants);
     store::QueryStats stats;
     auto t = Clock::now();
-    auto r = (*st)->query_alerts(a, &stats);
+    auto r = store.query_alerts(a, &stats);
     ip_lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
     if (!r) return 1;
     ip_rows += r->size();
@@ -113,7 +100,7 @@ int main(int argc, char** argv) {
     s.max_severity = 1;
     s.limit = 100;
     t = Clock::now();
-    auto r2 = (*st)->query_alerts(s, &stats);
+    auto r2 = store.query_alerts(s, &stats);
     sev_lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
     if (!r2) return 1;
     sev_rows += r2->size();
@@ -123,10 +110,5 @@ int main(int argc, char** argv) {
               percentile(ip_lat, 0.5), percentile(ip_lat, 0.99), queries, ip_rows, static_cast<unsigned long>(max_scanned));
   std::printf("time range (1 hour) + tenant + severity 1, limit 100: p50 %.3f ms, p99 %.3f ms (%zu rows)\n",
               percentile(sev_lat, 0.5), percentile(sev_lat, 0.99), sev_rows);
-  st->reset();
-  if (temp) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
   return 0;
 }
